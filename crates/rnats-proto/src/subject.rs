@@ -1,0 +1,138 @@
+//! Subject rules (nats-server `sublist.go`): tokens separated by `.`, `*` matches one token, `>`
+//! matches one or more trailing tokens. This module is the single definition used by the router,
+//! permissions and anything else that compares subjects, so they can never disagree.
+
+/// The token separator.
+pub const TSEP: u8 = b'.';
+/// Single-token wildcard.
+pub const PWC: u8 = b'*';
+/// Full (trailing) wildcard.
+pub const FWC: u8 = b'>';
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
+}
+
+/// A valid subject (wildcards allowed): non-empty, no empty token, no whitespace, `>` only as
+/// the last token (`isValidSubject`).
+pub fn is_valid_subject(subject: &[u8]) -> bool {
+    if subject.is_empty() {
+        return false;
+    }
+    let mut saw_fwc = false;
+    for tok in subject.split(|&b| b == TSEP) {
+        if saw_fwc || tok.is_empty() {
+            return false;
+        }
+        if tok.iter().any(|&b| is_space(b)) {
+            return false;
+        }
+        if tok == [FWC] {
+            saw_fwc = true;
+        }
+    }
+    true
+}
+
+/// A valid literal (publish) subject: valid and with no `*` or `>` token
+/// (`IsValidLiteralSubject`, used by pedantic mode).
+pub fn is_valid_literal_subject(subject: &[u8]) -> bool {
+    is_valid_subject(subject)
+        && subject
+            .split(|&b| b == TSEP)
+            .all(|tok| tok != [PWC] && tok != [FWC])
+}
+
+/// What the subscription index accepts (`Sublist.Insert`): no empty token and nothing after `>`.
+/// Whitespace cannot occur because the protocol splits arguments on it.
+pub fn is_valid_sub_subject(subject: &[u8]) -> bool {
+    if subject.is_empty() {
+        return false;
+    }
+    let mut saw_fwc = false;
+    for tok in subject.split(|&b| b == TSEP) {
+        if saw_fwc || tok.is_empty() {
+            return false;
+        }
+        if tok == [FWC] {
+            saw_fwc = true;
+        }
+    }
+    true
+}
+
+/// Whether the (possibly wildcard) `filter` matches the literal `subject`. A subject with an empty
+/// token never matches anything.
+pub fn matches(filter: &[u8], subject: &[u8]) -> bool {
+    let mut ft = filter.split(|&b| b == TSEP);
+    let mut st = subject.split(|&b| b == TSEP);
+    loop {
+        match (ft.next(), st.next()) {
+            (None, None) => return true,
+            (Some(f), Some(s)) => {
+                if s.is_empty() {
+                    return false;
+                }
+                if f == [FWC] {
+                    return st.all(|t| !t.is_empty());
+                }
+                if f != [PWC] && f != s {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Whether any of the subject's tokens is a wildcard.
+pub fn has_wildcard(subject: &[u8]) -> bool {
+    subject
+        .split(|&b| b == TSEP)
+        .any(|tok| tok == [PWC] || tok == [FWC])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validity() {
+        for ok in ["foo", "foo.bar", "foo.*", "foo.>", ">", "*", "*.*", "foo*.bar", "a>b"] {
+            assert!(is_valid_subject(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", ".", "foo.", ".foo", "foo..bar", "foo.>.bar", "> .x", "a b", "a\tb"] {
+            assert!(!is_valid_subject(bad.as_bytes()), "{bad:?}");
+        }
+        assert!(is_valid_literal_subject(b"foo.bar"));
+        assert!(is_valid_literal_subject(b"foo*.bar"));
+        assert!(!is_valid_literal_subject(b"foo.*"));
+        assert!(!is_valid_literal_subject(b">"));
+        assert!(!is_valid_literal_subject(b"a..b"));
+        assert!(is_valid_sub_subject(b"foo.>"));
+        assert!(!is_valid_sub_subject(b"foo.>.x"));
+        assert!(!is_valid_sub_subject(b"foo..x"));
+    }
+
+    #[test]
+    fn matching() {
+        let cases = [
+            ("foo", "foo", true),
+            ("foo", "bar", false),
+            ("foo.*", "foo.bar", true),
+            ("foo.*", "foo.bar.baz", false),
+            ("foo.>", "foo.bar.baz", true),
+            ("foo.>", "foo", false),
+            (">", "foo", true),
+            ("*.*", "a.b", true),
+            ("*", "a.b", false),
+            ("foo.*", "foo.*", true),
+            ("foo.bar", "foo..bar", false),
+            ("foo.>", "foo..bar", false),
+            ("*.bar", "foo.bar", true),
+        ];
+        for (f, s, want) in cases {
+            assert_eq!(matches(f.as_bytes(), s.as_bytes()), want, "{f} vs {s}");
+        }
+    }
+}
