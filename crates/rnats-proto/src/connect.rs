@@ -112,8 +112,8 @@ mod tests {
     fn defaults_are_verbose_pedantic_echo() {
         let o = ConnectOptions::parse(b"{}").expect("ok");
         assert!(o.verbose && o.pedantic && o.echo && !o.headers);
-        let o = ConnectOptions::parse(br#"{"verbose":false,"name":null,"protocol":1}"#)
-            .expect("ok");
+        let o =
+            ConnectOptions::parse(br#"{"verbose":false,"name":null,"protocol":1}"#).expect("ok");
         assert!(!o.verbose && o.protocol == 1 && o.name.is_none());
     }
 

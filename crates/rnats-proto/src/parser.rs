@@ -177,7 +177,10 @@ struct PendingPub {
 enum State {
     Start,
     /// The op name is consumed; `required` is true until the first separator was seen.
-    Spaces { kind: Kind, required: bool },
+    Spaces {
+        kind: Kind,
+        required: bool,
+    },
     /// The buffer starts at the argument.
     Arg(Kind),
     /// Ignoring bytes until `\n`.
@@ -508,7 +511,12 @@ impl Parser {
             let (subject, reply, szb) = match n {
                 2 => (a[0], None, a[1]),
                 3 => (a[0], Some(a[1]), a[2]),
-                _ => return Err(ParseError::BadArgs(format!("processPub Parse Error: {}", q()))),
+                _ => {
+                    return Err(ParseError::BadArgs(format!(
+                        "processPub Parse Error: {}",
+                        q()
+                    )));
+                }
             };
             let size = parse_size(slice(arg, szb)).ok_or_else(|| {
                 ParseError::BadArgs(format!("processPub Bad or Missing Size: {}", q()))

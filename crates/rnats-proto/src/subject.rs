@@ -98,10 +98,22 @@ mod tests {
 
     #[test]
     fn validity() {
-        for ok in ["foo", "foo.bar", "foo.*", "foo.>", ">", "*", "*.*", "foo*.bar", "a>b"] {
+        for ok in [
+            "foo", "foo.bar", "foo.*", "foo.>", ">", "*", "*.*", "foo*.bar", "a>b",
+        ] {
             assert!(is_valid_subject(ok.as_bytes()), "{ok}");
         }
-        for bad in ["", ".", "foo.", ".foo", "foo..bar", "foo.>.bar", "> .x", "a b", "a\tb"] {
+        for bad in [
+            "",
+            ".",
+            "foo.",
+            ".foo",
+            "foo..bar",
+            "foo.>.bar",
+            "> .x",
+            "a b",
+            "a\tb",
+        ] {
             assert!(!is_valid_subject(bad.as_bytes()), "{bad:?}");
         }
         assert!(is_valid_literal_subject(b"foo.bar"));

@@ -1,1 +1,113 @@
-fn main() {}
+//! `rnats-server`: parse nats-server's flags, load the config, run.
+
+use rnats_server::cli::Cli;
+use rnats_server::logging::{self, LogConfig};
+use rnats_server::{Options, Server, config, defaults};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::parse_args(std::env::args_os()) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp => ExitCode::SUCCESS,
+                _ => ExitCode::from(1),
+            };
+        }
+    };
+    if cli.version {
+        println!(
+            "nats-server: v{} (rnats {})",
+            defaults::NATS_VERSION,
+            defaults::RNATS_VERSION
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(sig) = &cli.signal {
+        return match rnats_server::signals::send(sig) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("nats-server: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let mut opts = Options::default();
+    if let Some(path) = &cli.config {
+        match config::load_file(path, &mut opts) {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("nats-server: {w}");
+                }
+            }
+            Err(e) => {
+                eprintln!("nats-server: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    cli.apply(&mut opts);
+    if cli.test_config == Some(true) {
+        return match (&cli.config, opts.validate()) {
+            (Some(path), Ok(())) => {
+                println!(
+                    "nats-server: configuration file {} is valid ({})",
+                    path.display(),
+                    config::digest(path)
+                );
+                ExitCode::SUCCESS
+            }
+            (None, _) => {
+                eprintln!(
+                    "nats-server: must specify [-c, --config] option to check configuration file syntax"
+                );
+                ExitCode::from(1)
+            }
+            (_, Err(e)) => {
+                eprintln!("nats-server: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let log = LogConfig {
+        debug: opts.debug,
+        trace: opts.trace,
+        logtime: opts.logtime,
+        utc: opts.logtime_utc,
+        file: opts.log_file.clone(),
+    };
+    if let Err(e) = logging::init(&log) {
+        eprintln!("nats-server: error opening log file: {e}");
+        return ExitCode::from(1);
+    }
+    for u in cli.unsupported() {
+        tracing::warn!("not supported yet, ignored: {u}");
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nats-server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async move {
+        let server = match Server::start(opts).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("nats-server: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        if let Err(e) = rnats_server::signals::run(server.clone()).await {
+            tracing::error!("signal handling failed: {e}");
+            let mut rx = server.shutdown_signal();
+            let _ = rx.changed().await;
+        }
+        ExitCode::SUCCESS
+    })
+}

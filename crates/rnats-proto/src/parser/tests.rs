@@ -29,7 +29,8 @@ fn all(input: &[u8]) -> (Vec<String>, Option<ParseError>) {
 
 #[test]
 fn basic_ops() {
-    let (ops, err) = all(b"PING\r\nPONG\r\n+OK\r\nSUB foo 1\r\nSUB foo q 2\r\nUNSUB 1\r\nUNSUB 2 5\r\n");
+    let (ops, err) =
+        all(b"PING\r\nPONG\r\n+OK\r\nSUB foo 1\r\nSUB foo q 2\r\nUNSUB 1\r\nUNSUB 2 5\r\n");
     assert!(err.is_none());
     assert_eq!(ops.len(), 7);
     assert_eq!(ops[0], "Ping");
@@ -97,7 +98,13 @@ fn case_insensitive_and_tabs() {
 fn bare_newlines() {
     let (ops, err) = all(b"PING\nSUB x 1\n");
     assert!(err.is_none());
-    assert_eq!(ops, vec!["Ping".to_string(), "Sub { subject: [120], queue: None, sid: [49] }".to_string()]);
+    assert_eq!(
+        ops,
+        vec![
+            "Ping".to_string(),
+            "Sub { subject: [120], queue: None, sid: [49] }".to_string()
+        ]
+    );
 }
 
 #[test]
@@ -217,7 +224,10 @@ fn auth_required_first_op() {
         expect_connect: true,
         ..Parser::default()
     };
-    assert!(matches!(p.parse(b"connect {}\r\n"), Ok(Step::Op(ClientOp::Connect(b"{}"), 12))));
+    assert!(matches!(
+        p.parse(b"connect {}\r\n"),
+        Ok(Step::Op(ClientOp::Connect(b"{}"), 12))
+    ));
 }
 
 #[test]

@@ -1,0 +1,570 @@
+//! The reader side of a client connection: read, parse, route inline.
+//!
+//! One task per connection reads into a buffer that grows on demand, hands the unconsumed bytes to
+//! the sans-IO parser and acts on each op immediately. Deliveries go straight into subscribers'
+//! outbound buffers; the writers of every connection touched during one read are woken once at the
+//! end of that read (flush batching). A per-connection result cache, stamped with the sublist
+//! generation, lets a steady publisher route without touching the shared index at all.
+
+use super::{ClientShared, ClosedState, Subscription};
+use crate::account::Account;
+use crate::server::Server;
+use crate::sublist::SubResult;
+use bytes::{Buf, BytesMut};
+use rnats_proto::parser::Step;
+use rnats_proto::{ClientOp, ConnectOptions, ParseError, Parser, encode, wire};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+
+const MIN_READ: usize = 512;
+const MAX_READ: usize = 64 * 1024;
+const PCACHE_MAX: usize = 1024;
+/// The queue name reserved by the reference.
+const SYS_QUEUE: &[u8] = b"_sys_";
+
+/// Stop processing this connection.
+#[derive(Debug)]
+pub struct Stop;
+
+#[derive(Default)]
+struct Batch {
+    in_msgs: u64,
+    in_bytes: u64,
+    out_msgs: u64,
+    out_bytes: u64,
+}
+
+/// The reader's state for one connection.
+pub struct Conn {
+    pub shared: Arc<ClientShared>,
+    server: Arc<Server>,
+    parser: Parser,
+    opts: ConnectOptions,
+    connect_received: bool,
+    first_pong_sent: bool,
+    account: Arc<Account>,
+    pcache: FxHashMap<Box<[u8]>, Arc<SubResult<Subscription>>>,
+    pcache_gen: u64,
+    touched: Vec<Arc<ClientShared>>,
+    touched_ids: FxHashSet<u64>,
+    self_touched: bool,
+    batch: Batch,
+}
+
+impl Conn {
+    /// The reader state for a freshly accepted connection.
+    pub fn new(server: Arc<Server>, shared: Arc<ClientShared>) -> Self {
+        let o = &server.opts;
+        let mut parser = Parser::new(o.max_control_line.max(0) as usize, o.max_payload);
+        parser.expect_connect = server.auth_required();
+        Conn {
+            account: server.global_account(),
+            shared,
+            parser,
+            opts: ConnectOptions::default(),
+            connect_received: false,
+            first_pong_sent: false,
+            pcache: FxHashMap::default(),
+            pcache_gen: u64::MAX,
+            touched: Vec::new(),
+            touched_ids: FxHashSet::default(),
+            self_touched: false,
+            batch: Batch::default(),
+            server,
+        }
+    }
+
+    /// Read until the connection closes, then clean up.
+    pub async fn run(mut self, mut rd: OwnedReadHalf) {
+        let mut rbuf = BytesMut::with_capacity(MIN_READ);
+        let mut read_size = MIN_READ;
+        loop {
+            if rbuf.capacity() - rbuf.len() < read_size / 2 {
+                rbuf.reserve(read_size);
+            }
+            let res = tokio::select! {
+                biased;
+                _ = self.shared.reader_wake.notified() => {
+                    if self.shared.is_closed() { break; }
+                    continue;
+                }
+                r = rd.read_buf(&mut rbuf) => r,
+            };
+            match res {
+                Ok(0) => {
+                    self.shared.close(ClosedState::ClientClosed);
+                    break;
+                }
+                Ok(n) => {
+                    // Grow the read size for busy connections, shrink it for quiet ones.
+                    if n >= read_size && read_size < MAX_READ {
+                        read_size *= 2;
+                    } else if n < read_size / 4 && read_size > MIN_READ {
+                        read_size /= 2;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!("{} - Read error: {e}", self.shared.log_prefix());
+                    self.shared.close(ClosedState::ReadError);
+                    break;
+                }
+            }
+            let res = self.process(&rbuf);
+            self.flush_batch();
+            match res {
+                Ok(consumed) => rbuf.advance(consumed),
+                Err(Stop) => break,
+            }
+            if self.shared.is_closed() {
+                break;
+            }
+            if rbuf.is_empty() && rbuf.capacity() > MAX_READ {
+                // Give back the memory a big message needed.
+                rbuf = BytesMut::with_capacity(MIN_READ);
+            }
+        }
+        self.cleanup();
+    }
+
+    /// Parse and handle every complete op in `buf`; returns the bytes consumed.
+    pub fn process(&mut self, buf: &[u8]) -> Result<usize, Stop> {
+        let mut pos = 0;
+        loop {
+            match self.parser.parse(&buf[pos..]) {
+                Ok(Step::Op(op, n)) => {
+                    self.handle(op)?;
+                    pos += n;
+                    if self.shared.is_closed() {
+                        return Err(Stop);
+                    }
+                }
+                Ok(Step::NeedMore(n)) => return Ok(pos + n),
+                Err(e) => {
+                    self.parse_error(e);
+                    return Err(Stop);
+                }
+            }
+        }
+    }
+
+    fn parse_error(&mut self, e: ParseError) {
+        let p = self.shared.log_prefix();
+        let reason = match &e {
+            ParseError::UnknownOp { .. } => {
+                tracing::error!("{p} - Client {e}");
+                ClosedState::ProtocolViolation
+            }
+            ParseError::MaxControlLine { .. } => {
+                tracing::error!("{p} - {e}");
+                ClosedState::MaxControlLineExceeded
+            }
+            ParseError::MaxPayload { .. } => {
+                tracing::error!("{p} - {e}");
+                ClosedState::MaxPayloadExceeded
+            }
+            ParseError::AuthRequired => {
+                tracing::error!("{p} - {}", wire::ERR_AUTHORIZATION_VIOLATION);
+                ClosedState::AuthenticationViolation
+            }
+            _ => {
+                tracing::error!("{p} - {e}");
+                ClosedState::ProtocolViolation
+            }
+        };
+        if let Some(text) = e.wire_error() {
+            self.shared.enqueue_err(text);
+        }
+        self.shared.close(reason);
+    }
+
+    fn reply_ok(&mut self) {
+        if self.opts.verbose {
+            self.shared.enqueue(wire::OK);
+            self.self_touched = true;
+        }
+    }
+
+    fn send_err(&mut self, text: &str) {
+        self.shared.enqueue_err(text);
+        self.self_touched = true;
+    }
+
+    fn fail(&mut self, text: &str, reason: ClosedState) -> Result<(), Stop> {
+        self.send_err(text);
+        self.shared.close(reason);
+        Err(Stop)
+    }
+
+    fn handle(&mut self, op: ClientOp<'_>) -> Result<(), Stop> {
+        match op {
+            ClientOp::Pub {
+                subject,
+                reply,
+                header_len,
+                data,
+            } => {
+                self.batch.in_msgs += 1;
+                self.batch.in_bytes += data.len() as u64;
+                self.reply_ok();
+                self.route(subject, reply, header_len, data);
+                Ok(())
+            }
+            ClientOp::InvalidPublishSubject => {
+                self.send_err(wire::ERR_INVALID_PUBLISH_SUBJECT);
+                Ok(())
+            }
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => {
+                self.shared.touch_in();
+                self.subscribe(subject, queue, sid);
+                Ok(())
+            }
+            ClientOp::Unsub { sid, max } => {
+                self.shared.touch_in();
+                self.unsubscribe(sid, max);
+                self.reply_ok();
+                Ok(())
+            }
+            ClientOp::Ping => {
+                self.shared.enqueue(wire::PONG);
+                self.self_touched = true;
+                self.shared.touch_in();
+                if self.connect_received && !self.first_pong_sent {
+                    self.first_pong_sent = true;
+                    if self.opts.protocol >= 1 {
+                        let info = self.server.client_info(&self.shared, |i| {
+                            i.connect_info = true;
+                            i.remote_account = self.account.name.clone();
+                        });
+                        self.shared.enqueue(&info);
+                    }
+                }
+                Ok(())
+            }
+            ClientOp::Pong => {
+                self.shared.pings_out.store(0, Ordering::Relaxed);
+                let sent = self.shared.ping_sent_ms.load(Ordering::Relaxed);
+                let rtt_ms = self.shared.now_ms().saturating_sub(sent);
+                self.shared
+                    .rtt_ns
+                    .store((rtt_ms * 1_000_000).max(1), Ordering::Relaxed);
+                Ok(())
+            }
+            ClientOp::Ok => Ok(()),
+            ClientOp::Connect(json) => self.connect(json),
+            ClientOp::Info(json) => {
+                if serde_json::from_slice::<serde_json::Value>(json).is_err() {
+                    tracing::error!("{} - bad INFO from client", self.shared.log_prefix());
+                    self.shared.close(ClosedState::ProtocolViolation);
+                    return Err(Stop);
+                }
+                Ok(())
+            }
+            ClientOp::Err(text) => {
+                tracing::error!(
+                    "{} - Client Error {}",
+                    self.shared.log_prefix(),
+                    String::from_utf8_lossy(text)
+                );
+                self.shared.close(ClosedState::ParseError);
+                Err(Stop)
+            }
+        }
+    }
+
+    fn connect(&mut self, json: &[u8]) -> Result<(), Stop> {
+        let opts = match ConnectOptions::parse(json) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!("{} - {e}", self.shared.log_prefix());
+                self.shared.close(ClosedState::ProtocolViolation);
+                return Err(Stop);
+            }
+        };
+        if self.connect_received {
+            // A second CONNECT starts over: existing subscriptions are dropped.
+            self.drop_all_subs();
+        }
+        self.connect_received = true;
+        let headers = !self.server.opts.no_header_support && opts.headers;
+        self.parser.headers = headers;
+        self.parser.pedantic = opts.pedantic;
+        self.parser.expect_connect = false;
+        self.shared.headers.store(headers, Ordering::Relaxed);
+        self.shared.echo.store(opts.echo, Ordering::Relaxed);
+        self.shared
+            .proto_info
+            .store(opts.protocol >= 1, Ordering::Relaxed);
+        {
+            let mut m = self.shared.meta.lock().unwrap_or_else(|e| e.into_inner());
+            m.name = opts.name.clone().unwrap_or_default();
+            m.lang = opts.lang.clone().unwrap_or_default();
+            m.version = opts.version.clone().unwrap_or_default();
+        }
+        let account_requested = opts.account.is_some() || opts.new_account;
+        let (protocol, no_responders) = (opts.protocol, opts.no_responders);
+        self.opts = opts;
+        if account_requested {
+            tracing::error!(
+                "{} - {}",
+                self.shared.log_prefix(),
+                wire::ERR_AUTHORIZATION_VIOLATION
+            );
+            return self.fail(
+                wire::ERR_AUTHORIZATION_VIOLATION,
+                ClosedState::AuthenticationViolation,
+            );
+        }
+        if !(0..=1).contains(&protocol) {
+            return self.fail(
+                wire::ERR_INVALID_CLIENT_PROTOCOL,
+                ClosedState::BadClientProtocolVersion,
+            );
+        }
+        if no_responders && !headers {
+            return self.fail(
+                wire::ERR_NO_RESPONDERS_REQUIRES_HEADERS,
+                ClosedState::NoRespondersRequiresHeaders,
+            );
+        }
+        self.reply_ok();
+        Ok(())
+    }
+
+    fn subscribe(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) {
+        if queue == Some(SYS_QUEUE) {
+            let text = wire::permissions_violation_subscription(subject, queue);
+            self.send_err(&text);
+            return;
+        }
+        let max_subs = self.server.opts.max_subscriptions;
+        {
+            let subs = self.shared.subs.lock().unwrap_or_else(|e| e.into_inner());
+            if subs.contains_key(sid) {
+                // The reference ignores a duplicate sid but still acknowledges it.
+                drop(subs);
+                self.reply_ok();
+                return;
+            }
+            if max_subs > 0 && subs.len() as i64 >= max_subs {
+                drop(subs);
+                tracing::error!(
+                    "{} - {}",
+                    self.shared.log_prefix(),
+                    wire::ERR_MAX_SUBSCRIPTIONS
+                );
+                self.send_err(wire::ERR_MAX_SUBSCRIPTIONS);
+                return;
+            }
+        }
+        let sub = Arc::new(Subscription {
+            id: self.server.next_sub_id(),
+            client: self.shared.clone(),
+            subject: subject.into(),
+            queue: queue.map(Into::into),
+            sid: sid.into(),
+            max: Default::default(),
+            delivered: Default::default(),
+        });
+        if self.account.sublist.insert(sub.clone()).is_err() {
+            self.send_err(wire::ERR_INVALID_SUBJECT);
+            return;
+        }
+        self.shared
+            .subs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sid.into(), sub);
+        self.reply_ok();
+    }
+
+    fn unsubscribe(&mut self, sid: &[u8], max: Option<Option<usize>>) {
+        let sub = {
+            let subs = self.shared.subs.lock().unwrap_or_else(|e| e.into_inner());
+            match subs.get(sid) {
+                Some(s) => s.clone(),
+                None => return,
+            }
+        };
+        if let Some(Some(max)) = max {
+            let max = max as u64;
+            if max > 0 && max > sub.delivered.load(Ordering::Acquire) {
+                sub.max.store(max, Ordering::Release);
+                return;
+            }
+        }
+        remove_sub(&self.account, &sub);
+    }
+
+    fn drop_all_subs(&mut self) {
+        let subs: Vec<_> = self
+            .shared
+            .subs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
+        for s in subs {
+            self.account.sublist.remove(&s);
+        }
+    }
+
+    fn lookup(&mut self, subject: &[u8]) -> Arc<SubResult<Subscription>> {
+        let sl = &self.account.sublist;
+        let generation = sl.generation();
+        if generation != self.pcache_gen {
+            self.pcache.clear();
+            self.pcache_gen = generation;
+        } else if let Some(r) = self.pcache.get(subject) {
+            return r.clone();
+        }
+        let r = sl.match_subject(subject);
+        if self.pcache.len() >= PCACHE_MAX {
+            self.pcache.clear();
+        }
+        self.pcache.insert(subject.into(), r.clone());
+        r
+    }
+
+    fn route(
+        &mut self,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        data: &[u8],
+    ) {
+        let result = self.lookup(subject);
+        let echo = self.opts.echo;
+        let me = self.shared.cid;
+        let mut delivered = 0usize;
+        for sub in &result.psubs {
+            if !echo && sub.client.cid == me {
+                continue;
+            }
+            if self.deliver(sub, subject, reply, header_len, data) {
+                delivered += 1;
+            }
+        }
+        for group in &result.qsubs {
+            let n = group.len();
+            if n == 0 {
+                continue;
+            }
+            let start = fastrand::usize(..n);
+            for i in 0..n {
+                let sub = &group[(start + i) % n];
+                if (!echo && sub.client.cid == me) || sub.client.is_closed() {
+                    continue;
+                }
+                if self.deliver(sub, subject, reply, header_len, data) {
+                    delivered += 1;
+                    break;
+                }
+            }
+        }
+        if delivered == 0
+            && let Some(reply) = reply
+            && self.opts.no_responders
+        {
+            self.no_responders(subject, reply);
+        }
+    }
+
+    fn no_responders(&mut self, subject: &[u8], reply: &[u8]) {
+        let r = self.account.sublist.match_subject(reply);
+        if let Some(sub) = r.psubs.iter().find(|s| s.client.cid == self.shared.cid) {
+            let mut buf = Vec::with_capacity(64 + subject.len() + reply.len());
+            encode::push_no_responders(&mut buf, reply, &sub.sid, subject);
+            self.shared.enqueue(&buf);
+            self.self_touched = true;
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        sub: &Arc<Subscription>,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        data: &[u8],
+    ) -> bool {
+        let n = sub.delivered.fetch_add(1, Ordering::AcqRel) + 1;
+        let max = sub.max.load(Ordering::Acquire);
+        if max > 0 && n > max {
+            return false;
+        }
+        let bytes = sub
+            .client
+            .deliver(&sub.sid, subject, reply, header_len, data);
+        if max > 0 && n == max {
+            let acc = self.account.clone();
+            remove_sub(&acc, sub);
+        }
+        if bytes == 0 {
+            return false;
+        }
+        self.batch.out_msgs += 1;
+        self.batch.out_bytes += data.len() as u64;
+        if sub.client.cid == self.shared.cid {
+            self.self_touched = true;
+        } else if self.touched_ids.insert(sub.client.cid) {
+            self.touched.push(sub.client.clone());
+        }
+        true
+    }
+
+    /// Wake every writer touched during this read and publish the batch's counters.
+    fn flush_batch(&mut self) {
+        for c in self.touched.drain(..) {
+            c.writer_wake.notify_one();
+        }
+        self.touched_ids.clear();
+        if std::mem::take(&mut self.self_touched) {
+            self.shared.writer_wake.notify_one();
+        }
+        let b = std::mem::take(&mut self.batch);
+        if b.in_msgs > 0 {
+            self.shared.touch_in();
+            self.shared.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
+            self.shared
+                .in_bytes
+                .fetch_add(b.in_bytes, Ordering::Relaxed);
+            let st = &self.server.stats;
+            st.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
+            st.in_bytes.fetch_add(b.in_bytes, Ordering::Relaxed);
+        }
+        if b.out_msgs > 0 {
+            let st = &self.server.stats;
+            st.out_msgs.fetch_add(b.out_msgs, Ordering::Relaxed);
+            st.out_bytes.fetch_add(b.out_bytes, Ordering::Relaxed);
+        }
+    }
+
+    fn cleanup(&mut self) {
+        self.drop_all_subs();
+        let reason = self.shared.reason().unwrap_or(ClosedState::ClientClosed);
+        tracing::debug!(
+            "{} - Client connection closed: {}",
+            self.shared.log_prefix(),
+            reason.as_str()
+        );
+        self.server.remove_client(self.shared.cid);
+        self.shared.writer_wake.notify_one();
+    }
+}
+
+/// Remove a subscription from the index and from its owner's map (if still the same one).
+pub fn remove_sub(account: &Account, sub: &Arc<Subscription>) {
+    account.sublist.remove(sub);
+    let mut subs = sub.client.subs.lock().unwrap_or_else(|e| e.into_inner());
+    if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, sub)) {
+        subs.remove(&sub.sid);
+    }
+}

@@ -1,0 +1,245 @@
+//! Client connections.
+//!
+//! Model (nats-server's readLoop/writeLoop): each connection has a reader task that parses and
+//! routes inline, and a writer task that drains a byte-bounded outbound buffer. A publisher's
+//! reader appends `MSG` frames directly into each subscriber's outbound buffer under that
+//! subscriber's lock, remembers which connections it touched, and wakes their writers once per
+//! read batch, so one socket write carries many messages. Per-publisher ordering follows from the
+//! single reader; no central router thread serializes fan-out.
+//!
+//! - [`ClientShared`]: the part of a connection other tasks touch (outbound buffer, subs, close).
+//! - [`conn`]: the reader task and the protocol handling.
+//! - [`writer`]: the writer task, server PINGs and stale detection.
+
+mod closed;
+pub mod conn;
+pub mod writer;
+
+pub use closed::ClosedState;
+
+use crate::server::ServerStats;
+use crate::sublist::SubEntry;
+use rnats_proto::encode;
+use rustc_hash::FxHashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+use tokio::sync::Notify;
+
+/// A subscription. Owned by its connection's map and referenced from the account's index.
+#[derive(Debug)]
+pub struct Subscription {
+    pub id: u64,
+    pub client: Arc<ClientShared>,
+    pub subject: Box<[u8]>,
+    pub queue: Option<Box<[u8]>>,
+    pub sid: Box<[u8]>,
+    /// Auto-unsubscribe after this many deliveries (0 = never).
+    pub max: AtomicU64,
+    pub delivered: AtomicU64,
+}
+
+impl SubEntry for Subscription {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn subject(&self) -> &[u8] {
+        &self.subject
+    }
+    fn queue(&self) -> Option<&[u8]> {
+        self.queue.as_deref()
+    }
+}
+
+/// Bytes waiting to be written to one connection.
+#[derive(Debug, Default)]
+pub struct Outbound {
+    pub buf: Vec<u8>,
+    /// Queued plus in-flight bytes (what `max_pending` limits).
+    pub pending: usize,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+}
+
+/// Identity the client gave in CONNECT (for logs and monitoring).
+#[derive(Debug, Default, Clone)]
+pub struct ClientMeta {
+    pub name: String,
+    pub lang: String,
+    pub version: String,
+}
+
+/// The shared half of a connection.
+#[derive(Debug)]
+pub struct ClientShared {
+    pub cid: u64,
+    pub remote: SocketAddr,
+    pub start: SystemTime,
+    pub started: Instant,
+    pub out: Mutex<Outbound>,
+    pub writer_wake: Notify,
+    pub reader_wake: Notify,
+    closed: AtomicBool,
+    reason: Mutex<Option<ClosedState>>,
+    pub echo: AtomicBool,
+    pub headers: AtomicBool,
+    /// CONNECT `protocol` >= 1: the client understands async INFO.
+    pub proto_info: AtomicBool,
+    pub subs: Mutex<FxHashMap<Box<[u8]>, Arc<Subscription>>>,
+    pub max_pending: usize,
+    /// Milliseconds since `started` of the last inbound message, sub op or PING.
+    pub last_in_ms: AtomicU64,
+    pub pings_out: AtomicU32,
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub meta: Mutex<ClientMeta>,
+    /// Server-wide counters this connection reports to.
+    pub stats: Arc<ServerStats>,
+    /// Round-trip time of the last server PING, in nanoseconds (0 = not measured yet).
+    pub rtt_ns: AtomicU64,
+    /// When the last server PING was sent, in milliseconds since `started`.
+    pub ping_sent_ms: AtomicU64,
+}
+
+impl ClientShared {
+    /// A new connection's shared state.
+    pub fn new(cid: u64, remote: SocketAddr, max_pending: usize, stats: Arc<ServerStats>) -> Self {
+        ClientShared {
+            cid,
+            remote,
+            start: SystemTime::now(),
+            started: Instant::now(),
+            out: Mutex::new(Outbound::default()),
+            writer_wake: Notify::new(),
+            reader_wake: Notify::new(),
+            closed: AtomicBool::new(false),
+            reason: Mutex::new(None),
+            echo: AtomicBool::new(true),
+            headers: AtomicBool::new(false),
+            proto_info: AtomicBool::new(false),
+            subs: Mutex::new(FxHashMap::default()),
+            max_pending,
+            last_in_ms: AtomicU64::new(0),
+            pings_out: AtomicU32::new(0),
+            in_msgs: AtomicU64::new(0),
+            in_bytes: AtomicU64::new(0),
+            meta: Mutex::new(ClientMeta::default()),
+            stats,
+            rtt_ns: AtomicU64::new(0),
+            ping_sent_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// `IP:PORT - cid:N` as the reference prefixes client log lines.
+    pub fn log_prefix(&self) -> String {
+        format!("{} - cid:{}", self.remote, self.cid)
+    }
+
+    /// True once the connection is closing.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Why the connection closed, once it has.
+    pub fn reason(&self) -> Option<ClosedState> {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Start closing: the writer flushes what is queued (e.g. a final `-ERR`) and shuts the
+    /// socket; the reader stops and cleans up. Idempotent; the first reason wins.
+    pub fn close(&self, reason: ClosedState) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+        self.writer_wake.notify_one();
+        self.reader_wake.notify_one();
+    }
+
+    /// Queue raw protocol bytes (PONG, +OK, -ERR, INFO). Returns false when the connection
+    /// is closed or just became a slow consumer.
+    pub fn enqueue(&self, bytes: &[u8]) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if out.pending + bytes.len() > self.max_pending {
+            drop(out);
+            self.slow_consumer();
+            return false;
+        }
+        out.buf.extend_from_slice(bytes);
+        out.pending += bytes.len();
+        true
+    }
+
+    /// Queue `-ERR '<text>'`.
+    pub fn enqueue_err(&self, text: &str) -> bool {
+        self.enqueue(&rnats_proto::wire::err_line(text))
+    }
+
+    /// Queue and wake the writer now.
+    pub fn send_now(&self, bytes: &[u8]) {
+        if self.enqueue(bytes) {
+            self.writer_wake.notify_one();
+        }
+    }
+
+    fn slow_consumer(&self) {
+        if self.is_closed() {
+            return;
+        }
+        tracing::info!(
+            "{} - Slow Consumer Detected: MaxPending of {} Exceeded",
+            self.log_prefix(),
+            self.max_pending
+        );
+        self.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+        self.close(ClosedState::SlowConsumerPendingBytes);
+    }
+
+    /// Append one message for subscription `sid`. Returns the bytes queued (0 if not delivered).
+    pub fn deliver(
+        &self,
+        sid: &[u8],
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        data: &[u8],
+    ) -> usize {
+        if self.is_closed() {
+            return 0;
+        }
+        // Headers reach only connections that negotiated them; others get the payload alone.
+        let (hdr, body) = match header_len {
+            Some(h) if h > 0 && self.headers.load(Ordering::Relaxed) => (Some(h), data),
+            Some(h) => (None, &data[h.min(data.len())..]),
+            None => (None, data),
+        };
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let before = out.buf.len();
+        let estimate = subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + body.len() + 40;
+        if out.pending + estimate > self.max_pending {
+            drop(out);
+            self.slow_consumer();
+            return 0;
+        }
+        encode::push_msg(&mut out.buf, subject, sid, reply, hdr, body);
+        let n = out.buf.len() - before;
+        out.pending += n;
+        out.out_msgs += 1;
+        out.out_bytes += body.len() as u64;
+        n
+    }
+
+    /// Milliseconds since the connection started.
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Record inbound activity (suppresses the next server PING).
+    pub fn touch_in(&self) {
+        self.last_in_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,147 @@
+//! The writer side of a client connection: drains the outbound buffer, sends server PINGs and
+//! detects stale connections.
+//!
+//! The writer swaps the shared buffer with a spare one under the lock and writes outside it, so
+//! publishers never wait on a socket. Each write has the `write_deadline`; a peer that does not
+//! read within it is a slow consumer and is closed, as in the reference. Spare buffers that grew
+//! for a burst are released once drained, so an idle connection holds almost no memory.
+
+use super::{ClientShared, ClosedState};
+use rnats_proto::wire;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::time::{Instant, sleep_until, timeout};
+
+/// Keep at most this much spare buffer capacity on an idle connection.
+const SPARE_KEEP: usize = 64 * 1024;
+
+/// Settings the writer needs.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    pub write_deadline: Duration,
+    pub ping_interval: Duration,
+    pub ping_max: i64,
+    pub first_ping: Duration,
+}
+
+/// Run until the connection closes.
+pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterConfig) {
+    let mut spare: Vec<u8> = Vec::new();
+    // The first PING comes early (at most 2s), randomized by up to 20%.
+    let first = cfg.first_ping.min(cfg.ping_interval);
+    let jitter = first.as_nanos() as u64 / 5;
+    let first = first + Duration::from_nanos(fastrand::u64(0..jitter.max(1)));
+    let mut next_ping = Instant::now() + first;
+    loop {
+        tokio::select! {
+            _ = shared.writer_wake.notified() => {}
+            _ = sleep_until(next_ping) => {
+                next_ping = Instant::now() + cfg.ping_interval;
+                ping_tick(&shared, &cfg);
+            }
+        }
+        let closed = shared.is_closed();
+        if let Err(reason) = flush(&shared, &mut wr, &mut spare, &cfg, closed).await {
+            if !shared.is_closed() {
+                shared.close(reason);
+            }
+            break;
+        }
+        if closed {
+            break;
+        }
+    }
+    let _ = timeout(Duration::from_millis(100), wr.shutdown()).await;
+}
+
+async fn flush(
+    shared: &ClientShared,
+    wr: &mut OwnedWriteHalf,
+    spare: &mut Vec<u8>,
+    cfg: &WriterConfig,
+    closing: bool,
+) -> Result<(), ClosedState> {
+    loop {
+        {
+            let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
+            if out.buf.is_empty() {
+                break;
+            }
+            std::mem::swap(&mut out.buf, spare);
+        }
+        let len = spare.len();
+        // A closing connection gets a short grace to flush its last words (e.g. an -ERR).
+        let deadline = if closing {
+            cfg.write_deadline.min(Duration::from_millis(500))
+        } else {
+            cfg.write_deadline
+        };
+        let res = timeout(deadline, wr.write_all(spare)).await;
+        {
+            let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
+            out.pending = out.pending.saturating_sub(len);
+        }
+        spare.clear();
+        if spare.capacity() > SPARE_KEEP {
+            *spare = Vec::new();
+        }
+        match res {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!("{} - Write error: {e}", shared.log_prefix());
+                return Err(ClosedState::WriteError);
+            }
+            Err(_) => {
+                if !closing {
+                    tracing::info!(
+                        "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
+                        shared.log_prefix(),
+                        cfg.write_deadline,
+                        len
+                    );
+                    shared.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                }
+                return Err(ClosedState::SlowConsumerWriteDeadline);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `processPingTimer`: skip when the client was recently active (once RTT is known), declare the
+/// connection stale after `ping_max` unanswered PINGs, else send a PING.
+fn ping_tick(shared: &ClientShared, cfg: &WriterConfig) {
+    if shared.is_closed() {
+        return;
+    }
+    let now = shared.now_ms();
+    let need_rtt = shared.rtt_ns.load(Ordering::Relaxed) == 0;
+    let since_in = now.saturating_sub(shared.last_in_ms.load(Ordering::Relaxed));
+    if !need_rtt && (since_in as u128) < cfg.ping_interval.as_millis() {
+        tracing::debug!(
+            "{} - Delaying PING due to remote client data or ping",
+            shared.log_prefix()
+        );
+        return;
+    }
+    let out = shared.pings_out.load(Ordering::Relaxed);
+    if i64::from(out) + 1 > cfg.ping_max {
+        tracing::debug!(
+            "{} - Stale Client Connection - Closing",
+            shared.log_prefix()
+        );
+        shared.enqueue_err(wire::ERR_STALE_CONNECTION);
+        shared
+            .stats
+            .stale_connections
+            .fetch_add(1, Ordering::Relaxed);
+        shared.close(ClosedState::StaleConnection);
+        return;
+    }
+    shared.pings_out.fetch_add(1, Ordering::Relaxed);
+    shared.ping_sent_ms.store(now, Ordering::Relaxed);
+    shared.enqueue(wire::PING);
+}

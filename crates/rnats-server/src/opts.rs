@@ -1,0 +1,124 @@
+//! Typed server options. Built from defaults, then the config file, then the command line
+//! (which overrides the file, as in nats-server). Validation that the reference performs at
+//! startup (`validateOptions`) lives in [`Options::validate`].
+
+use crate::defaults as d;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The server's options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config_file: Option<PathBuf>,
+    pub host: String,
+    /// Client port; `-1` picks a random free port, `0` means the default.
+    pub port: i64,
+    pub server_name: String,
+    pub server_tags: Vec<String>,
+    pub http_host: String,
+    /// Monitoring port; 0 = off, -1 = random.
+    pub http_port: i64,
+    pub max_payload: i64,
+    pub max_pending: i64,
+    pub max_control_line: i64,
+    /// `-1` rejects every client (a config `max_connections: 0` maps to this).
+    pub max_connections: i64,
+    /// 0 = unlimited.
+    pub max_subscriptions: i64,
+    pub ping_interval: Duration,
+    pub ping_max: i64,
+    pub write_deadline: Duration,
+    pub auth_timeout: Duration,
+    pub lame_duck_duration: Duration,
+    pub lame_duck_grace_period: Duration,
+    pub no_header_support: bool,
+    pub disable_sublist_cache: bool,
+    pub debug: bool,
+    pub trace: bool,
+    pub logtime: bool,
+    pub logtime_utc: bool,
+    pub log_file: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub ports_file_dir: Option<PathBuf>,
+    pub jetstream: bool,
+    pub store_dir: Option<PathBuf>,
+    pub max_closed_clients: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config_file: None,
+            host: d::DEFAULT_HOST.to_string(),
+            port: d::DEFAULT_PORT as i64,
+            server_name: String::new(),
+            server_tags: Vec::new(),
+            http_host: String::new(),
+            http_port: 0,
+            max_payload: d::MAX_PAYLOAD,
+            max_pending: d::MAX_PENDING,
+            max_control_line: d::MAX_CONTROL_LINE,
+            max_connections: d::MAX_CONNECTIONS,
+            max_subscriptions: 0,
+            ping_interval: d::PING_INTERVAL,
+            ping_max: d::PING_MAX,
+            write_deadline: d::WRITE_DEADLINE,
+            auth_timeout: d::AUTH_TIMEOUT,
+            lame_duck_duration: d::LAME_DUCK_DURATION,
+            lame_duck_grace_period: d::LAME_DUCK_GRACE_PERIOD,
+            no_header_support: false,
+            disable_sublist_cache: false,
+            debug: false,
+            trace: false,
+            logtime: true,
+            logtime_utc: false,
+            log_file: None,
+            pid_file: None,
+            ports_file_dir: None,
+            jetstream: false,
+            store_dir: None,
+            max_closed_clients: d::MAX_CLOSED_CLIENTS,
+        }
+    }
+}
+
+/// A startup validation failure; the text is the reference's.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionsError {
+    #[error("max_payload ({payload}) cannot be higher than max_pending ({pending})")]
+    PayloadOverPending { payload: i64, pending: i64 },
+    #[error("invalid lame_duck_duration of {0:?}, minimum is 30 seconds")]
+    LameDuckTooShort(Duration),
+    #[error(
+        "lame duck grace period ({grace:?}) should be strictly lower than lame duck duration ({duration:?})"
+    )]
+    LameDuckGrace { grace: Duration, duration: Duration },
+    #[error("server name \"{0}\" can not contain spaces")]
+    ServerNameSpaces(String),
+}
+
+impl Options {
+    /// The reference's `validateOptions` checks that apply to what rnats implements.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        if self.max_payload > self.max_pending {
+            return Err(OptionsError::PayloadOverPending {
+                payload: self.max_payload,
+                pending: self.max_pending,
+            });
+        }
+        if self.server_name.contains(' ') {
+            return Err(OptionsError::ServerNameSpaces(self.server_name.clone()));
+        }
+        if self.lame_duck_duration < Duration::from_secs(30) {
+            return Err(OptionsError::LameDuckTooShort(self.lame_duck_duration));
+        }
+        if self.lame_duck_grace_period >= self.lame_duck_duration {
+            return Err(OptionsError::LameDuckGrace {
+                grace: self.lame_duck_grace_period,
+                duration: self.lame_duck_duration,
+            });
+        }
+        Ok(())
+    }
+}
