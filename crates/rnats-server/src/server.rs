@@ -50,6 +50,7 @@ pub struct Server {
     /// The bound monitoring address, if enabled.
     pub http_addr: Mutex<Option<SocketAddr>>,
     lame_duck: AtomicBool,
+    stop_accept: tokio::sync::Notify,
     shutdown_tx: watch::Sender<bool>,
     ports_file: Mutex<Option<PathBuf>>,
 }
@@ -154,6 +155,7 @@ impl Server {
             client_addr,
             http_addr: Mutex::new(http.as_ref().map(|h| h.1)),
             lame_duck: AtomicBool::new(false),
+            stop_accept: tokio::sync::Notify::new(),
             shutdown_tx,
             ports_file: Mutex::new(None),
             opts,
@@ -246,6 +248,7 @@ impl Server {
             let accepted = tokio::select! {
                 r = listener.accept() => r,
                 _ = shutdown.changed() => break,
+                _ = self.stop_accept.notified() => break,
             };
             match accepted {
                 Ok((stream, addr)) => {
@@ -348,10 +351,9 @@ impl Server {
             return;
         }
         tracing::info!("Entering lame duck mode, stop accepting new clients");
-        // Stop the accept loop by waking it: a connect to ourselves is not needed, the
-        // loop checks the flag on the next accept; close the listener via a shutdown-like path.
-        let ldm = self.info();
-        let mut ldm = ldm;
+        // The accept loop drops the listener, so new connections are refused.
+        self.stop_accept.notify_one();
+        let mut ldm = self.info();
         ldm.ldm = true;
         for c in self.clients() {
             if c.proto_info.load(Ordering::Relaxed) {
