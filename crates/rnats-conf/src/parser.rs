@@ -50,11 +50,17 @@ impl<'e> Shared<'e> {
     pub(crate) fn new(env: EnvFn<'e>) -> Self {
         Shared { env, open_files: Vec::new(), nesting: 0, includes: 0, budget: BUDGET_BASE }
     }
+
+    /// Allow more copying for `len` more bytes of configuration text.
+    pub(crate) fn grant(&mut self, len: usize) {
+        self.budget = self.budget.saturating_add(len.saturating_mul(BUDGET_PER_BYTE));
+    }
 }
 
 /// Read and parse a file the way the reference's `ParseFileWithChecks` does.
 pub(crate) fn parse_path(fp: &str, shared: &mut Shared<'_>) -> Result<Map, ConfError> {
     let data = read_file(fp)?;
+    shared.grant(data.len());
     let key = std::fs::canonicalize(fp).unwrap_or_else(|_| PathBuf::from(fp));
     shared.open_files.push(key);
     let file: Arc<Path> = Arc::from(Path::new(fp));
@@ -72,15 +78,11 @@ pub(crate) fn parse_source(
     shared: &mut Shared<'_>,
     env_refs: &mut HashSet<String>,
 ) -> Result<Map, ConfError> {
-    if file.is_some() {
-        shared.budget = shared.budget.saturating_add(src.len().saturating_mul(BUDGET_PER_BYTE));
-    }
     let parser = Parser {
         lexer: Lexer::new(src),
         ctxs: Vec::new(),
         keys: Vec::new(),
         file,
-        fp: fp.to_string(),
         dir: gopath::dir(fp),
         env_refs,
         shared,
@@ -111,7 +113,6 @@ struct Parser<'a, 's, 'e> {
     ctxs: Vec<Ctx>,
     keys: Vec<(String, Pos)>,
     file: Option<Arc<Path>>,
-    fp: String,
     dir: String,
     env_refs: &'s mut HashSet<String>,
     shared: &'s mut Shared<'e>,

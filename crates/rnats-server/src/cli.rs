@@ -247,15 +247,27 @@ impl Cli {
         }
     }
 
-    /// Flags that are accepted for compatibility but not implemented yet, to warn about.
-    pub fn unsupported(&self) -> Vec<&'static str> {
+    /// Security flags rnats cannot honour yet: the server refuses to start rather than run
+    /// without the protection they ask for.
+    pub fn refused(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
         if self.user.is_some() || self.pass.is_some() || self.auth.is_some() {
             v.push("--user/--pass/--auth (authentication)");
         }
-        if self.tls.is_some() || self.tlscert.is_some() || self.tlskey.is_some() {
+        if self.tls.is_some()
+            || self.tlscert.is_some()
+            || self.tlskey.is_some()
+            || self.tlscacert.is_some()
+            || self.tlsverify.is_some()
+        {
             v.push("--tls* (TLS)");
         }
+        v
+    }
+
+    /// Flags that are accepted for compatibility but not implemented yet, to warn about.
+    pub fn unsupported(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
         if self.routes.is_some() || self.cluster.is_some() || self.cluster_name.is_some() {
             v.push("--routes/--cluster (clustering)");
         }

@@ -33,6 +33,14 @@ fn main() -> ExitCode {
             }
         };
     }
+    let refused = cli.refused();
+    if !refused.is_empty() {
+        eprintln!(
+            "nats-server: not supported yet: {} (rnats refuses to start rather than run without it)",
+            refused.join(", ")
+        );
+        return ExitCode::from(1);
+    }
     let mut opts = Options::default();
     if let Some(path) = &cli.config {
         match config::load_file(path, &mut opts) {

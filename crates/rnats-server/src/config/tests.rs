@@ -1,0 +1,103 @@
+use super::*;
+
+fn load(src: &str) -> Result<(Options, Vec<String>), ConfigError> {
+    let map = rnats_conf::parse_str(src).map_err(|e| ConfigError::Parse(e.to_string()))?;
+    let mut o = Options::default();
+    let w = apply_map(&map, &mut o)?;
+    Ok((o, w))
+}
+
+#[test]
+fn core_keys() {
+    let (o, w) = load(
+        "listen: localhost:4333\nserver_name: srv\nmax_payload: 2MB\nmax_control_line: 2048\n\
+         max_connections: 10\nmax_subscriptions: 5\nping_interval: \"30s\"\nping_max: 3\n\
+         no_header_support: true\nlame_duck_duration: \"45s\"\nlame_duck_grace_period: \"5s\"\n\
+         write_deadline: \"2s\"\nhttp_port: 8333\n",
+    )
+    .expect("loads");
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!((o.host.as_str(), o.port), ("localhost", 4333));
+    assert_eq!(o.server_name, "srv");
+    assert_eq!(o.max_payload, 2 * 1024 * 1024);
+    assert_eq!(o.max_control_line, 2048);
+    assert_eq!(o.max_connections, 10);
+    assert_eq!(o.max_subscriptions, 5);
+    assert_eq!(o.ping_interval, Duration::from_secs(30));
+    assert_eq!(o.ping_max, 3);
+    assert!(o.no_header_support);
+    assert_eq!(o.lame_duck_duration, Duration::from_secs(45));
+    assert_eq!(o.lame_duck_grace_period, Duration::from_secs(5));
+    assert_eq!(o.write_deadline, Duration::from_secs(2));
+    assert_eq!(o.http_port, 8333);
+}
+
+#[test]
+fn quirks() {
+    // max_connections 0 refuses everyone.
+    let (o, w) = load("max_connections: 0").expect("loads");
+    assert_eq!(o.max_connections, -1);
+    assert_eq!(w.len(), 1);
+    // An integer duration is seconds, with a warning; unquoted 2m is 2,000,000.
+    let (o, w) = load("ping_interval: 2m").expect("loads");
+    assert_eq!(o.ping_interval, Duration::from_secs(2_000_000));
+    assert!(w[0].ends_with("ping_interval should be converted to a duration"), "{w:?}");
+    let (o, _) = load("ping_interval: 10s").expect("loads");
+    assert_eq!(o.ping_interval, Duration::from_secs(10));
+    let (o, _) = load("host: 127.0.0.1\nport: -1").expect("loads");
+    assert_eq!(o.port, -1);
+}
+
+#[test]
+fn errors_are_positioned_and_all_reported() {
+    let err = load("port: 4222\nfoo: 1\nbar: 2\n").expect_err("unknown");
+    let ConfigError::Invalid(errs) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(errs, vec!["2:1: unknown field \"foo\"", "3:1: unknown field \"bar\""]);
+    let err = load("port: \"x\"").expect_err("type");
+    assert!(
+        err.to_string()
+            .ends_with("interface conversion: interface {} is string, not int64"),
+        "{err}"
+    );
+    let err = load("lame_duck_duration: \"10s\"").expect_err("short");
+    assert!(
+        err.to_string()
+            .ends_with("invalid lame_duck_duration of 10s, minimum is 30 seconds"),
+        "{err}"
+    );
+}
+
+#[test]
+fn later_blocks_warn_once() {
+    let (_, w) = load(
+        "cluster { name: c, listen: 127.0.0.1:-1 }\njetstream { store_dir: /tmp/x }\n\
+         store_dir: /tmp/y\nwebsocket { port: -1, no_tls: true }",
+    )
+    .expect("loads");
+    assert_eq!(w.len(), 3, "{w:?}");
+    assert!(w[0].ends_with("not supported yet: cluster"));
+}
+
+#[test]
+fn used_variables_are_not_unknown() {
+    let (o, _) = load("PORT = 4555\nport: $PORT").expect("loads");
+    assert_eq!(o.port, 4555);
+    let err = load("UNUSED = 1\nport: 4222").expect_err("unused variable");
+    assert!(err.to_string().contains("unknown field \"UNUSED\""), "{err}");
+}
+
+#[test]
+fn security_features_are_refused_not_ignored() {
+    for src in [
+        "authorization { token: s3cr3t }",
+        "tls { cert_file: a, key_file: b }",
+        "accounts { A { users: [{user: a, password: b}] } }",
+        "operator: /tmp/op.jwt",
+        "no_auth_user: x",
+    ] {
+        let err = load(src).expect_err(src);
+        assert!(err.to_string().contains("refuses to start"), "{err}");
+    }
+}
