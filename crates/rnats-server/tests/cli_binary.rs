@@ -115,3 +115,47 @@ fn bad_flag_fails() {
     let out = Command::new(bin()).arg("--no-such-flag").output().expect("run");
     assert!(!out.status.success());
 }
+
+#[test]
+fn config_file_and_flag_precedence() {
+    let dir = std::env::temp_dir().join(format!("rnats-conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("s.conf");
+    std::fs::write(
+        &conf,
+        "# a typical harness config\nlisten: 127.0.0.1:4222\nserver_name: fromconf\n\
+         max_payload: 4KB\nping_interval: \"30s\"\njetstream { store_dir: /tmp/none }\n",
+    )
+    .expect("write");
+    let c = conf.to_str().expect("path");
+    // -p -1 (added by the harness) overrides the file's port; the file's other keys apply.
+    let s = ServerProcess::start(bin(), &["-c", c]).expect("start");
+    let mut raw = s.raw();
+    let info = String::from_utf8(raw.read_info()).expect("utf8");
+    assert!(info.contains("\"server_name\":\"fromconf\""), "{info}");
+    assert!(info.contains("\"max_payload\":4096"), "{info}");
+    assert!(info.contains("\"host\":\"127.0.0.1\""), "{info}");
+    assert!(s.log().contains("not supported yet: jetstream"), "{}", s.log());
+    drop(s);
+    let s = ServerProcess::start(bin(), &["-c", c, "-n", "fromcli"]).expect("start");
+    let info = String::from_utf8(s.raw().read_info()).expect("utf8");
+    assert!(info.contains("\"server_name\":\"fromcli\""), "{info}");
+    drop(s);
+    // -t validates and prints the digest; an invalid file fails with file:line:col.
+    let out = Command::new(bin()).args(["-t", "-c", c]).output().expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is valid (sha256:"));
+    let bad = dir.join("bad.conf");
+    std::fs::write(&bad, "port: 4222\nnot_a_key: 1\n").expect("write");
+    let out = Command::new(bin())
+        .args(["-c", bad.to_str().expect("p")])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.conf:2:1: unknown field \"not_a_key\""), "{err}");
+    // Security features that are not implemented yet are refused, never ignored.
+    let out = Command::new(bin()).args(["--user", "a", "--pass", "b"]).output().expect("run");
+    assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
