@@ -58,7 +58,10 @@ pub(crate) fn is_key_separator(c: char) -> bool {
 
 /// The first letter of a size suffix (`1k`, `2M`, `3G`, ...), either case.
 pub(crate) fn is_number_suffix(c: char) -> bool {
-    matches!(c, 'k' | 'K' | 'm' | 'M' | 'g' | 'G' | 't' | 'T' | 'p' | 'P' | 'e' | 'E')
+    matches!(
+        c,
+        'k' | 'K' | 'm' | 'M' | 'g' | 'G' | 't' | 'T' | 'p' | 'P' | 'e' | 'E'
+    )
 }
 
 /// Go's `unicode.IsDigit`: general category `Nd` as of Unicode 15.0 (the tables of the Go
@@ -175,7 +178,10 @@ mod tests {
         assert_eq!(decode_rune(b"\xff"), (char::REPLACEMENT_CHARACTER, 1));
         assert_eq!(decode_rune(b"\xc3"), (char::REPLACEMENT_CHARACTER, 1));
         // Surrogates and overlong forms are invalid in Go too.
-        assert_eq!(decode_rune(b"\xed\xa0\x80"), (char::REPLACEMENT_CHARACTER, 1));
+        assert_eq!(
+            decode_rune(b"\xed\xa0\x80"),
+            (char::REPLACEMENT_CHARACTER, 1)
+        );
         assert_eq!(decode_rune(b"\xc0\x80"), (char::REPLACEMENT_CHARACTER, 1));
     }
 

@@ -19,21 +19,41 @@ pub enum ConfError {
     /// A key with no value at the very end of the input (`config is invalid (file:line:col)`).
     MissingValue { pos: Pos },
     /// An integer literal that does not fit in 64 bits, or is not decimal.
-    Integer { pos: Pos, literal: String, out_of_range: bool },
+    Integer {
+        pos: Pos,
+        literal: String,
+        out_of_range: bool,
+    },
     /// A float literal that overflows, or is malformed.
-    Float { pos: Pos, literal: String, out_of_range: bool },
+    Float {
+        pos: Pos,
+        literal: String,
+        out_of_range: bool,
+    },
     /// A datetime lexeme with an impossible date or time.
     DateTime { pos: Pos, literal: String },
     /// `$name` found neither in an enclosing map nor in the environment.
     VariableNotFound { pos: Pos, name: String },
     /// `$name` came from the environment but its value did not parse.
-    Variable { pos: Pos, name: String, cause: Box<ConfError> },
+    Variable {
+        pos: Pos,
+        name: String,
+        cause: Box<ConfError>,
+    },
     /// An environment variable that (indirectly) references itself.
     VariableCycle { pos: Pos, name: String },
     /// A failure inside an included file; `name` is the path as written after `include`.
-    Include { pos: Pos, name: String, cause: Box<ConfError> },
+    Include {
+        pos: Pos,
+        name: String,
+        cause: Box<ConfError>,
+    },
     /// A file could not be opened or read; `reason` is Go's text for the OS error.
-    Io { path: String, op: &'static str, reason: String },
+    Io {
+        path: String,
+        op: &'static str,
+        reason: String,
+    },
     /// Maps and arrays nested deeper than [`crate::MAX_DEPTH`] (the reference has no limit).
     TooDeep { pos: Pos },
     /// An include chain that comes back to a file being parsed, or is deeper than
@@ -79,11 +99,19 @@ impl ConfError {
                 let file = file.unwrap_or_default();
                 format!("config is invalid ({}:{}:{})", file, pos.line, pos.col)
             }
-            ConfError::Integer { literal, out_of_range: true, .. } => {
+            ConfError::Integer {
+                literal,
+                out_of_range: true,
+                ..
+            } => {
                 format!("integer '{literal}' is out of the range")
             }
             ConfError::Integer { literal, .. } => format!("expected integer, but got '{literal}'"),
-            ConfError::Float { literal, out_of_range: true, .. } => {
+            ConfError::Float {
+                literal,
+                out_of_range: true,
+                ..
+            } => {
                 format!("float '{literal}' is out of the range")
             }
             ConfError::Float { literal, .. } => format!("expected float, but got '{literal}'"),
@@ -91,7 +119,10 @@ impl ConfError {
                 format!("expected Zulu formatted DateTime, but got '{literal}'")
             }
             ConfError::VariableNotFound { pos, name } => {
-                format!("variable reference for '{name}' on line {} can not be found", pos.line)
+                format!(
+                    "variable reference for '{name}' on line {} can not be found",
+                    pos.line
+                )
             }
             ConfError::Variable { pos, name, cause } => format!(
                 "variable reference for '{name}' on line {} could not be parsed: {}",
@@ -102,14 +133,19 @@ impl ConfError {
                 format!("variable reference cycle for '{name}'")
             }
             ConfError::Include { name, cause, .. } => {
-                format!("error parsing include file '{name}', {}", cause.reference_message())
+                format!(
+                    "error parsing include file '{name}', {}",
+                    cause.reference_message()
+                )
             }
             ConfError::Io { path, op, reason } => format!("{op} {path}: {reason}"),
             ConfError::TooDeep { .. } => format!(
                 "maps and arrays are nested more than {} levels deep",
                 crate::MAX_DEPTH
             ),
-            ConfError::IncludeLimit { path, cycle: true, .. } => {
+            ConfError::IncludeLimit {
+                path, cycle: true, ..
+            } => {
                 format!("include cycle: '{path}' is already being parsed")
             }
             ConfError::IncludeLimit { path, .. } => {
@@ -171,10 +207,23 @@ mod tests {
 
     #[test]
     fn display_and_reference_text() {
-        let pos = Pos { file: Some(Arc::from(Path::new("t.conf"))), line: 1, col: 7 };
-        let e = ConfError::Syntax { pos: pos.clone(), message: "Unexpected EOF.".into() };
-        assert_eq!(e.reference_message(), "Parse error on line 1: 'Unexpected EOF.'");
-        assert_eq!(e.to_string(), "t.conf:1:7: Parse error on line 1: 'Unexpected EOF.'");
+        let pos = Pos {
+            file: Some(Arc::from(Path::new("t.conf"))),
+            line: 1,
+            col: 7,
+        };
+        let e = ConfError::Syntax {
+            pos: pos.clone(),
+            message: "Unexpected EOF.".into(),
+        };
+        assert_eq!(
+            e.reference_message(),
+            "Parse error on line 1: 'Unexpected EOF.'"
+        );
+        assert_eq!(
+            e.to_string(),
+            "t.conf:1:7: Parse error on line 1: 'Unexpected EOF.'"
+        );
         let inc = ConfError::Include {
             pos: pos.clone(),
             name: "x.conf".into(),
@@ -188,7 +237,13 @@ mod tests {
             inc.reference_message(),
             "error parsing include file 'x.conf', open x.conf: no such file or directory"
         );
-        let mv = ConfError::MissingValue { pos: Pos { file: None, line: 1, col: 41 } };
+        let mv = ConfError::MissingValue {
+            pos: Pos {
+                file: None,
+                line: 1,
+                col: 41,
+            },
+        };
         assert_eq!(mv.reference_message(), "config is invalid (:1:41)");
         assert_eq!(mv.to_string(), "1:41: config is invalid (:1:41)");
     }

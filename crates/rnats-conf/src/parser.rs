@@ -48,12 +48,20 @@ const ITEM_COST: usize = 64;
 
 impl<'e> Shared<'e> {
     pub(crate) fn new(env: EnvFn<'e>) -> Self {
-        Shared { env, open_files: Vec::new(), nesting: 0, includes: 0, budget: BUDGET_BASE }
+        Shared {
+            env,
+            open_files: Vec::new(),
+            nesting: 0,
+            includes: 0,
+            budget: BUDGET_BASE,
+        }
     }
 
     /// Allow more copying for `len` more bytes of configuration text.
     pub(crate) fn grant(&mut self, len: usize) {
-        self.budget = self.budget.saturating_add(len.saturating_mul(BUDGET_PER_BYTE));
+        self.budget = self
+            .budget
+            .saturating_add(len.saturating_mul(BUDGET_PER_BYTE));
     }
 }
 
@@ -143,18 +151,28 @@ impl Parser<'_, '_, '_> {
         // reference returns only its top-level map.
         match self.ctxs.into_iter().next() {
             Some(Ctx::Map(m)) => Ok(m),
-            _ => Err(ConfError::Internal { pos: Pos::default(), what: "lost the top-level map" }),
+            _ => Err(ConfError::Internal {
+                pos: Pos::default(),
+                what: "lost the top-level map",
+            }),
         }
     }
 
     fn pos(&self, t: &Token) -> Pos {
-        Pos { file: self.file.clone(), line: t.line, col: t.col }
+        Pos {
+            file: self.file.clone(),
+            line: t.line,
+            col: t.col,
+        }
     }
 
     fn process(&mut self, t: Token) -> Result<(), ConfError> {
         let pos = self.pos(&t);
         match t.kind {
-            Kind::Error => Err(ConfError::Syntax { pos, message: text(t.val) }),
+            Kind::Error => Err(ConfError::Syntax {
+                pos,
+                message: text(t.val),
+            }),
             Kind::Key => {
                 self.keys.push((text(t.val), pos));
                 Ok(())
@@ -165,7 +183,12 @@ impl Parser<'_, '_, '_> {
                 let value = match (self.ctxs.len() > 1, self.ctxs.pop()) {
                     (true, Some(Ctx::Map(m))) if t.kind == Kind::MapEnd => Value::Map(m),
                     (true, Some(Ctx::Array(a))) if t.kind == Kind::ArrayEnd => Value::Array(a),
-                    _ => return Err(ConfError::Internal { pos, what: "unbalanced container" }),
+                    _ => {
+                        return Err(ConfError::Internal {
+                            pos,
+                            what: "unbalanced container",
+                        });
+                    }
                 };
                 self.set_value(Item::new(value, pos), false)
             }
@@ -176,15 +199,27 @@ impl Parser<'_, '_, '_> {
                     Ok(Some(n)) => self.set_literal(Value::Int(n), pos, literal),
                     // An unknown size suffix: the reference silently stores nothing.
                     Ok(None) => Ok(()),
-                    Err(out_of_range) => Err(ConfError::Integer { pos, literal, out_of_range }),
+                    Err(out_of_range) => Err(ConfError::Integer {
+                        pos,
+                        literal,
+                        out_of_range,
+                    }),
                 }
             }
             Kind::Float => {
                 let literal = text(t.val);
                 match literal.parse::<f64>() {
                     Ok(x) if x.is_finite() => self.set_literal(Value::Float(x), pos, literal),
-                    Ok(_) => Err(ConfError::Float { pos, literal, out_of_range: true }),
-                    Err(_) => Err(ConfError::Float { pos, literal, out_of_range: false }),
+                    Ok(_) => Err(ConfError::Float {
+                        pos,
+                        literal,
+                        out_of_range: true,
+                    }),
+                    Err(_) => Err(ConfError::Float {
+                        pos,
+                        literal,
+                        out_of_range: false,
+                    }),
                 }
             }
             Kind::Bool => {
@@ -192,13 +227,21 @@ impl Parser<'_, '_, '_> {
                 let value = match literal.to_ascii_lowercase().as_str() {
                     "true" | "yes" | "on" => true,
                     "false" | "no" | "off" => false,
-                    _ => return Err(ConfError::Internal { pos, what: "not a boolean" }),
+                    _ => {
+                        return Err(ConfError::Internal {
+                            pos,
+                            what: "not a boolean",
+                        });
+                    }
                 };
                 self.set_literal(Value::Bool(value), pos, literal)
             }
             Kind::Datetime => match DateTime::parse_zulu(&t.val) {
                 Some(dt) => self.set_literal(Value::DateTime(dt), pos, text(t.val)),
-                None => Err(ConfError::DateTime { pos, literal: text(t.val) }),
+                None => Err(ConfError::DateTime {
+                    pos,
+                    literal: text(t.val),
+                }),
             },
             Kind::Variable => self.variable(text(t.val), pos),
             Kind::Include => self.include(text(t.val), pos),
@@ -215,7 +258,14 @@ impl Parser<'_, '_, '_> {
     }
 
     fn set_literal(&mut self, value: Value, pos: Pos, literal: String) -> Result<(), ConfError> {
-        self.set_value(Item { value, pos, raw: Some(literal) }, false)
+        self.set_value(
+            Item {
+                value,
+                pos,
+                raw: Some(literal),
+            },
+            false,
+        )
     }
 
     /// Append to the open array, or store in the open map under the last pushed key.
@@ -224,11 +274,24 @@ impl Parser<'_, '_, '_> {
             Some(Ctx::Array(a)) => a.push(value),
             Some(Ctx::Map(m)) => {
                 let Some((key, key_pos)) = self.keys.pop() else {
-                    return Err(ConfError::Internal { pos: value.pos, what: "value without key" });
+                    return Err(ConfError::Internal {
+                        pos: value.pos,
+                        what: "value without key",
+                    });
                 };
-                m.insert_entry(Entry { key, key_pos, value, used_as_variable: used });
+                m.insert_entry(Entry {
+                    key,
+                    key_pos,
+                    value,
+                    used_as_variable: used,
+                });
             }
-            None => return Err(ConfError::Internal { pos: value.pos, what: "no open context" }),
+            None => {
+                return Err(ConfError::Internal {
+                    pos: value.pos,
+                    what: "no open context",
+                });
+            }
         }
         Ok(())
     }
@@ -264,7 +327,7 @@ impl Parser<'_, '_, '_> {
                 item
             }
             Some(None) => return Err(ConfError::ExpansionLimit { pos, name }),
-            None => self.from_env(&name, &pos)?,
+            None => self.resolve_env(&name, &pos)?,
         };
         self.check_depth(&item.value, &pos)?;
         self.set_value(item, false)
@@ -272,18 +335,31 @@ impl Parser<'_, '_, '_> {
 
     /// Resolve `$name` from the environment: parse `pk=<value>` with the same environment
     /// reference set (to detect cycles), and take `pk`.
-    fn from_env(&mut self, name: &str, pos: &Pos) -> Result<Item, ConfError> {
-        let wrap = |cause| ConfError::Variable { pos: pos.clone(), name: name.to_string(), cause };
+    fn resolve_env(&mut self, name: &str, pos: &Pos) -> Result<Item, ConfError> {
+        let wrap = |cause| ConfError::Variable {
+            pos: pos.clone(),
+            name: name.to_string(),
+            cause,
+        };
         if self.env_refs.contains(name) {
-            let cycle = ConfError::VariableCycle { pos: pos.clone(), name: name.to_string() };
+            let cycle = ConfError::VariableCycle {
+                pos: pos.clone(),
+                name: name.to_string(),
+            };
             return Err(wrap(Box::new(cycle)));
         }
-        let not_found = || ConfError::VariableNotFound { pos: pos.clone(), name: name.into() };
+        let not_found = || ConfError::VariableNotFound {
+            pos: pos.clone(),
+            name: name.into(),
+        };
         let Some(raw) = lookup_env(self.shared.env, name) else {
             return Err(not_found());
         };
         if self.shared.nesting >= MAX_INCLUDE_DEPTH {
-            return Err(ConfError::ExpansionLimit { pos: pos.clone(), name: name.to_string() });
+            return Err(ConfError::ExpansionLimit {
+                pos: pos.clone(),
+                name: name.to_string(),
+            });
         }
         self.env_refs.insert(name.to_string());
         self.shared.nesting += 1;
@@ -298,13 +374,20 @@ impl Parser<'_, '_, '_> {
         // Charge the copy like any other substitution; positions point at the reference.
         match copy_item(&entry.value, &mut self.shared.budget, Some(pos)) {
             Some(item) => Ok(item),
-            None => Err(ConfError::ExpansionLimit { pos: pos.clone(), name: name.to_string() }),
+            None => Err(ConfError::ExpansionLimit {
+                pos: pos.clone(),
+                name: name.to_string(),
+            }),
         }
     }
 
     fn include(&mut self, name: String, pos: Pos) -> Result<(), ConfError> {
         let path = gopath::join(&self.dir, &name);
-        let limit = |cycle| ConfError::IncludeLimit { pos: pos.clone(), path: path.clone(), cycle };
+        let limit = |cycle| ConfError::IncludeLimit {
+            pos: pos.clone(),
+            path: path.clone(),
+            cycle,
+        };
         let key = std::fs::canonicalize(&path).unwrap_or_else(|_| PathBuf::from(&path));
         if self.shared.open_files.contains(&key) {
             return Err(limit(true));
@@ -345,7 +428,7 @@ fn copy_item(src: &Item, budget: &mut usize, at: Option<&Pos>) -> Option<Item> {
         Value::String(s) => s.len(),
         _ => 0,
     };
-    *budget = budget.checked_sub(ITEM_COST + own)?;
+    *budget = budget.checked_sub(ITEM_COST.saturating_add(own))?;
     let value = match &src.value {
         Value::Array(items) => {
             let copied: Option<Vec<Item>> =
@@ -367,7 +450,11 @@ fn copy_item(src: &Item, budget: &mut usize, at: Option<&Pos>) -> Option<Item> {
         }
         scalar => scalar.clone(),
     };
-    Some(Item { value, pos: at.unwrap_or(&src.pos).clone(), raw: src.raw.clone() })
+    Some(Item {
+        value,
+        pos: at.unwrap_or(&src.pos).clone(),
+        raw: src.raw.clone(),
+    })
 }
 
 /// The reference's integer rule: the leading run of digits and `-` (counted in runes, then used
@@ -426,7 +513,11 @@ fn go_parse_i64(s: &[u8]) -> Result<i64, bool> {
         if !c.is_ascii_digit() {
             return Err(false);
         }
-        n = n.checked_mul(10).ok_or(true)?.checked_add(u64::from(c - b'0')).ok_or(true)?;
+        n = n
+            .checked_mul(10)
+            .ok_or(true)?
+            .checked_add(u64::from(c - b'0'))
+            .ok_or(true)?;
     }
     const CUTOFF: u64 = 1 << 63;
     match (neg, n) {

@@ -103,7 +103,7 @@ impl DateTime {
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     match month {
         2 if leap => 29,
         2 => 28,
@@ -219,7 +219,11 @@ pub struct Item {
 
 impl Item {
     pub fn new(value: Value, pos: Pos) -> Self {
-        Item { value, pos, raw: None }
+        Item {
+            value,
+            pos,
+            raw: None,
+        }
     }
     pub fn as_str(&self) -> Option<&str> {
         self.value.as_str()
@@ -238,6 +242,10 @@ impl Item {
     }
     pub fn as_map(&self) -> Option<&Map> {
         self.value.as_map()
+    }
+    /// The Go type name of the value (see [`Value::go_type_name`]).
+    pub fn go_type_name(&self) -> &'static str {
+        self.value.go_type_name()
     }
 
     /// True for an integer written with a size suffix (`2m`, `1k`, `3GB`, ...). The reference
@@ -314,7 +322,12 @@ impl Map {
     /// Insert or replace (the new entry starts with `used_as_variable == false`); returns the
     /// replaced entry.
     pub fn insert(&mut self, key: String, key_pos: Pos, value: Item) -> Option<Entry> {
-        self.insert_entry(Entry { key, key_pos, value, used_as_variable: false })
+        self.insert_entry(Entry {
+            key,
+            key_pos,
+            value,
+            used_as_variable: false,
+        })
     }
     pub(crate) fn insert_entry(&mut self, entry: Entry) -> Option<Entry> {
         match self.index.get(&entry.key) {
@@ -360,7 +373,10 @@ mod tests {
         let dt = ok("2016-05-04T18:53:41Z").expect("valid");
         assert_eq!(dt.to_string(), "2016-05-04T18:53:41Z");
         assert_eq!(dt.unix_seconds(), 1_462_388_021);
-        assert_eq!(ok("1970-01-01T00:00:00Z").map(|d| d.unix_seconds()), Some(0));
+        assert_eq!(
+            ok("1970-01-01T00:00:00Z").map(|d| d.unix_seconds()),
+            Some(0)
+        );
         assert!(ok("2000-02-29T00:00:00Z").is_some());
         assert!(ok("1900-02-29T00:00:00Z").is_none());
         assert!(ok("2016-13-04T18:53:41Z").is_none());
@@ -377,7 +393,14 @@ mod tests {
         let it = |v: i64| Item::new(Value::Int(v), Pos::default());
         m.insert("b".into(), Pos::default(), it(1));
         m.insert("a".into(), Pos::default(), it(2));
-        let old = m.insert("b".into(), Pos { line: 9, ..Pos::default() }, it(3));
+        let old = m.insert(
+            "b".into(),
+            Pos {
+                line: 9,
+                ..Pos::default()
+            },
+            it(3),
+        );
         assert_eq!(old.map(|e| e.value.as_i64()), Some(Some(1)));
         assert_eq!(m.keys().collect::<Vec<_>>(), ["b", "a"]);
         assert_eq!(m.get("b").and_then(Item::as_i64), Some(3));
@@ -387,9 +410,21 @@ mod tests {
 
     #[test]
     fn pos_display() {
-        let p = Pos { file: Some(Arc::from(Path::new("a/t.conf"))), line: 2, col: 1 };
+        let p = Pos {
+            file: Some(Arc::from(Path::new("a/t.conf"))),
+            line: 2,
+            col: 1,
+        };
         assert_eq!(p.to_string(), "a/t.conf:2:1");
-        assert_eq!(Pos { file: None, line: 1, col: 0 }.to_string(), "1:0");
+        assert_eq!(
+            Pos {
+                file: None,
+                line: 1,
+                col: 0
+            }
+            .to_string(),
+            "1:0"
+        );
     }
 
     #[test]

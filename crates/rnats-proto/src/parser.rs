@@ -223,10 +223,7 @@ fn is_sep(b: u8) -> bool {
 }
 
 /// Split on runs of the given separators into at most `N` slices plus a count of all fields.
-fn split_args<const N: usize>(
-    arg: &[u8],
-    seps: fn(u8) -> bool,
-) -> ([(usize, usize); N], usize) {
+fn split_args<const N: usize>(arg: &[u8], seps: fn(u8) -> bool) -> ([(usize, usize); N], usize) {
     let mut out = [(0usize, 0usize); N];
     let mut n = 0;
     let mut start: Option<usize> = None;

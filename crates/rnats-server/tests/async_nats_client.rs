@@ -42,9 +42,16 @@ async fn pub_sub_and_wildcards() {
     assert_eq!(m.subject.as_str(), "foo.bar");
     let a = timeout(T, full.next()).await.expect("t").expect("msg");
     let b = timeout(T, full.next()).await.expect("t").expect("msg");
-    assert_eq!((a.subject.as_str(), b.subject.as_str()), ("foo.bar", "foo.bar.baz"));
+    assert_eq!(
+        (a.subject.as_str(), b.subject.as_str()),
+        ("foo.bar", "foo.bar.baz")
+    );
     // foo.* must not have received foo.bar.baz.
-    assert!(timeout(Duration::from_millis(100), star.next()).await.is_err());
+    assert!(
+        timeout(Duration::from_millis(100), star.next())
+            .await
+            .is_err()
+    );
     s.shutdown().await;
 }
 
@@ -60,7 +67,9 @@ async fn queue_group_delivers_each_message_once() {
     c.flush().await.expect("flush");
     let pubc = client(&s).await;
     for i in 0..300 {
-        pubc.publish("work", format!("{i}").into()).await.expect("pub");
+        pubc.publish("work", format!("{i}").into())
+            .await
+            .expect("pub");
     }
     pubc.flush().await.expect("flush");
     let mut counts = Vec::new();
@@ -120,7 +129,9 @@ async fn headers_round_trip() {
     h.insert("X-Test", "yes");
     h.append("X-Multi", "1");
     h.append("X-Multi", "2");
-    c.publish_with_headers("h", h, "body".into()).await.expect("pub");
+    c.publish_with_headers("h", h, "body".into())
+        .await
+        .expect("pub");
     let m = timeout(T, sub.next()).await.expect("t").expect("msg");
     let hm = m.headers.expect("headers");
     assert_eq!(hm.get("X-Test").map(|v| v.as_str()), Some("yes"));
@@ -145,7 +156,11 @@ async fn echo_false_suppresses_own_messages() {
     quiet.publish("e", "x".into()).await.expect("pub");
     quiet.flush().await.expect("flush");
     assert!(timeout(T, theirs.next()).await.expect("t").is_some());
-    assert!(timeout(Duration::from_millis(200), own.next()).await.is_err());
+    assert!(
+        timeout(Duration::from_millis(200), own.next())
+            .await
+            .is_err()
+    );
     s.shutdown().await;
 }
 
@@ -185,14 +200,19 @@ async fn max_payload_is_advertised_and_enforced() {
         .expect_err("too big");
     assert_eq!(err.kind(), async_nats::PublishErrorKind::MaxPayloadExceeded);
     // A raw client that ignores the advertised limit gets the reference's error and is closed.
-    let mut raw = tokio::net::TcpStream::connect(s.client_addr).await.expect("raw");
+    let mut raw = tokio::net::TcpStream::connect(s.client_addr)
+        .await
+        .expect("raw");
     raw.write_all(b"CONNECT {\"verbose\":false}\r\nPUB big 2048\r\n")
         .await
         .expect("w");
     let mut got = Vec::new();
     let _ = timeout(T, raw.read_to_end(&mut got)).await.expect("closed");
     let got = String::from_utf8_lossy(&got);
-    assert!(got.ends_with("-ERR 'Maximum Payload Violation'\r\n"), "{got}");
+    assert!(
+        got.ends_with("-ERR 'Maximum Payload Violation'\r\n"),
+        "{got}"
+    );
     s.shutdown().await;
 }
 
@@ -204,7 +224,9 @@ async fn slow_consumer_is_cut_and_others_keep_going() {
     })
     .await;
     // A subscriber that never reads.
-    let mut stuck = tokio::net::TcpStream::connect(s.client_addr).await.expect("raw");
+    let mut stuck = tokio::net::TcpStream::connect(s.client_addr)
+        .await
+        .expect("raw");
     stuck
         .write_all(b"CONNECT {\"verbose\":false}\r\nSUB flood 1\r\nPING\r\n")
         .await
@@ -212,7 +234,10 @@ async fn slow_consumer_is_cut_and_others_keep_going() {
     let mut buf = [0u8; 4096];
     let mut seen = Vec::new();
     while !String::from_utf8_lossy(&seen).contains("PONG") {
-        let n = timeout(T, stuck.read(&mut buf)).await.expect("t").expect("r");
+        let n = timeout(T, stuck.read(&mut buf))
+            .await
+            .expect("t")
+            .expect("r");
         seen.extend_from_slice(&buf[..n]);
     }
     let good = client(&s).await;

@@ -17,7 +17,10 @@ fn version_line() {
         assert!(out.status.success());
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            format!("nats-server: v2.15.0 (rnats {})\n", env!("CARGO_PKG_VERSION"))
+            format!(
+                "nats-server: v2.15.0 (rnats {})\n",
+                env!("CARGO_PKG_VERSION")
+            )
         );
     }
 }
@@ -28,7 +31,10 @@ fn readiness_lines_ports_file_and_monitor() {
     let log = s.log();
     let ready = log.find("[INF] Server is ready").expect("ready line");
     let listening = log
-        .find(&format!("[INF] Listening for client connections on 0.0.0.0:{}", s.port))
+        .find(&format!(
+            "[INF] Listening for client connections on 0.0.0.0:{}",
+            s.port
+        ))
         .expect("listening line");
     let http = s.http_port.expect("monitoring port in the ports file");
     let monitor = log
@@ -73,7 +79,12 @@ fn signal_flag_with_pid_file_and_log_file() {
     let logf = dir.join("s.log");
     let mut s = ServerProcess::start(
         bin(),
-        &["-P", pid.to_str().expect("p"), "-l", logf.to_str().expect("l")],
+        &[
+            "-P",
+            pid.to_str().expect("p"),
+            "-l",
+            logf.to_str().expect("l"),
+        ],
     )
     .expect("start");
     assert_eq!(
@@ -87,7 +98,11 @@ fn signal_flag_with_pid_file_and_log_file() {
         .arg(format!("--signal=ldm={}", pid.display()))
         .output()
         .expect("signal");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut seen = false;
     for _ in 0..200 {
         if std::fs::read_to_string(&logf)
@@ -106,13 +121,20 @@ fn signal_flag_with_pid_file_and_log_file() {
         .output()
         .expect("signal");
     assert!(out.status.success());
-    assert!(s.wait_exit(Duration::from_secs(5)).expect("exits").success());
+    assert!(
+        s.wait_exit(Duration::from_secs(5))
+            .expect("exits")
+            .success()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn bad_flag_fails() {
-    let out = Command::new(bin()).arg("--no-such-flag").output().expect("run");
+    let out = Command::new(bin())
+        .arg("--no-such-flag")
+        .output()
+        .expect("run");
     assert!(!out.status.success());
 }
 
@@ -135,14 +157,21 @@ fn config_file_and_flag_precedence() {
     assert!(info.contains("\"server_name\":\"fromconf\""), "{info}");
     assert!(info.contains("\"max_payload\":4096"), "{info}");
     assert!(info.contains("\"host\":\"127.0.0.1\""), "{info}");
-    assert!(s.log().contains("not supported yet: jetstream"), "{}", s.log());
+    assert!(
+        s.log().contains("not supported yet: jetstream"),
+        "{}",
+        s.log()
+    );
     drop(s);
     let s = ServerProcess::start(bin(), &["-c", c, "-n", "fromcli"]).expect("start");
     let info = String::from_utf8(s.raw().read_info()).expect("utf8");
     assert!(info.contains("\"server_name\":\"fromcli\""), "{info}");
     drop(s);
     // -t validates and prints the digest; an invalid file fails with file:line:col.
-    let out = Command::new(bin()).args(["-t", "-c", c]).output().expect("run");
+    let out = Command::new(bin())
+        .args(["-t", "-c", c])
+        .output()
+        .expect("run");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("is valid (sha256:"));
     let bad = dir.join("bad.conf");
@@ -153,9 +182,15 @@ fn config_file_and_flag_precedence() {
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.conf:2:1: unknown field \"not_a_key\""), "{err}");
+    assert!(
+        err.contains("bad.conf:2:1: unknown field \"not_a_key\""),
+        "{err}"
+    );
     // Security features that are not implemented yet are refused, never ignored.
-    let out = Command::new(bin()).args(["--user", "a", "--pass", "b"]).output().expect("run");
+    let out = Command::new(bin())
+        .args(["--user", "a", "--pass", "b"])
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -122,7 +122,10 @@ fn wire_matches_reference() {
         }
     }
     // The comparison is only meaningful if the cases exercise deliveries, errors and closes.
-    assert!(msgs >= 15 && closes >= 15 && errs >= 15, "{msgs} {closes} {errs}");
+    assert!(
+        msgs >= 15 && closes >= 15 && errs >= 15,
+        "{msgs} {closes} {errs}"
+    );
     assert!(
         failures.is_empty(),
         "{} of {} cases differ:\n{}",

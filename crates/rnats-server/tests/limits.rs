@@ -27,7 +27,10 @@ async fn read_until(s: &mut TcpStream, needle: &str) -> (String, bool) {
         match timeout(T, s.read(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-            Err(_) => panic!("timed out waiting for {needle:?}; got {:?}", String::from_utf8_lossy(&got)),
+            Err(_) => panic!(
+                "timed out waiting for {needle:?}; got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
         }
     }
 }
@@ -48,12 +51,17 @@ async fn stale_connection_after_ping_max() {
     })
     .await;
     let mut c = connect(&s).await;
-    c.write_all(b"CONNECT {\"verbose\":false}\r\n").await.expect("w");
+    c.write_all(b"CONNECT {\"verbose\":false}\r\n")
+        .await
+        .expect("w");
     let (out, closed) = read_until(&mut c, "Stale").await;
     assert!(!closed);
     let (rest, closed) = read_until(&mut c, "\u{0}never").await;
     assert!(closed);
-    assert_eq!(format!("{out}{rest}"), "PING\r\nPING\r\n-ERR 'Stale Connection'\r\n");
+    assert_eq!(
+        format!("{out}{rest}"),
+        "PING\r\nPING\r\n-ERR 'Stale Connection'\r\n"
+    );
     s.shutdown().await;
 }
 
@@ -66,7 +74,9 @@ async fn answering_pings_keeps_the_connection() {
     })
     .await;
     let mut c = connect(&s).await;
-    c.write_all(b"CONNECT {\"verbose\":false}\r\n").await.expect("w");
+    c.write_all(b"CONNECT {\"verbose\":false}\r\n")
+        .await
+        .expect("w");
     for _ in 0..5 {
         let (out, closed) = read_until(&mut c, "PING\r\n").await;
         assert!(!closed && out.ends_with("PING\r\n"), "{out}");
@@ -88,7 +98,10 @@ async fn max_connections() {
     assert!(closed);
     // INFO is still sent first, then the error, then the close.
     assert!(out.starts_with("INFO {"), "{out}");
-    assert!(out.ends_with("} \r\n-ERR 'maximum connections exceeded'\r\n"), "{out}");
+    assert!(
+        out.ends_with("} \r\n-ERR 'maximum connections exceeded'\r\n"),
+        "{out}"
+    );
     s.shutdown().await;
     // A config `max_connections: 0` maps to -1: every client is refused.
     let s = start(Options {
@@ -98,7 +111,10 @@ async fn max_connections() {
     .await;
     let mut c = TcpStream::connect(s.client_addr).await.expect("connect");
     let (out, closed) = read_until(&mut c, "\u{0}never").await;
-    assert!(closed && out.contains("maximum connections exceeded"), "{out}");
+    assert!(
+        closed && out.contains("maximum connections exceeded"),
+        "{out}"
+    );
     s.shutdown().await;
 }
 
@@ -135,7 +151,10 @@ async fn configured_max_control_line() {
     c.write_all(b"SUB aaaaaaaaaaaaaaa 1\r\n").await.expect("w");
     let (out, closed) = read_until(&mut c, "\u{0}never").await;
     assert!(closed);
-    assert!(out.ends_with("-ERR 'maximum control line exceeded'\r\n"), "{out}");
+    assert!(
+        out.ends_with("-ERR 'maximum control line exceeded'\r\n"),
+        "{out}"
+    );
     s.shutdown().await;
 }
 
@@ -155,7 +174,10 @@ async fn byte_at_a_time_equals_one_shot() {
     }
     let (b, _) = read_until(&mut slow, "PONG\r\n").await;
     assert_eq!(a, b);
-    assert!(a.starts_with("MSG foo 1 5\r\nhello\r\nHMSG foo 1 r 12 14\r\n"), "{a}");
+    assert!(
+        a.starts_with("MSG foo 1 5\r\nhello\r\nHMSG foo 1 r 12 14\r\n"),
+        "{a}"
+    );
     s.shutdown().await;
 }
 

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "rnats", version, about = "The rnats tool: explain credentials, benchmark servers")]
+#[command(
+    name = "rnats",
+    version,
+    about = "The rnats tool: explain credentials, benchmark servers"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

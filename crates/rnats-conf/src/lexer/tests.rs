@@ -3,7 +3,7 @@
 
 use super::{Kind, Lexer, Token};
 
-#[path = "lexer_vectors.rs"]
+#[path = "vectors.rs"]
 mod vectors;
 
 fn tokens(input: &[u8]) -> Vec<Token> {
@@ -20,7 +20,13 @@ fn tokens(input: &[u8]) -> Vec<Token> {
 }
 
 fn show(t: &Token) -> String {
-    format!("({:?}, {:?}, {}, {})", t.kind, String::from_utf8_lossy(&t.val), t.line, t.col)
+    format!(
+        "({:?}, {:?}, {}, {})",
+        t.kind,
+        String::from_utf8_lossy(&t.val),
+        t.line,
+        t.col
+    )
 }
 
 /// Same comparison rule as the reference's `expect` helper: compare in order, stop (successfully)
@@ -35,7 +41,12 @@ fn reference_vectors() {
             if t.kind == Kind::Eof {
                 break;
             }
-            let want = Token { kind, val: val.to_vec(), line, col };
+            let want = Token {
+                kind,
+                val: val.to_vec(),
+                line,
+                col,
+            };
             assert_eq!(
                 show(&t),
                 show(&want),
@@ -103,11 +114,18 @@ fn nul_is_end_of_input_and_lone_slashes() {
     assert_eq!(line, 2);
     assert_eq!(last_error("a = 1\n\0b = 2").0, "Unexpected EOF.");
     // A lone '/' after a top-level value is skipped like a blank...
-    assert!(last_error("a = 1.2.3.4/24").0.ends_with("but got '2' instead."));
+    assert!(
+        last_error("a = 1.2.3.4/24")
+            .0
+            .ends_with("but got '2' instead.")
+    );
     // ...separates array values, is an error where an array value starts, and is dropped
     // before a map key.
     assert_eq!(kinds_vals("a = [x / y]").len(), 6);
-    assert_eq!(last_error("a = [/x]").0, "Unexpected array value terminator ','.");
+    assert_eq!(
+        last_error("a = [/x]").0,
+        "Unexpected array value terminator ','."
+    );
     assert_eq!(kinds_vals("a { /b = 1 }")[2], (Kind::Key, "b".into()));
     assert_eq!(last_error("/").0, "Unexpected EOF.");
 }
@@ -118,14 +136,20 @@ fn blocks() {
     // At end of input the closing parenthesis stays in the value (reference quirk).
     assert_eq!(kinds_vals("a (\nx\n)")[1], (Kind::String, "\nx\n)".into()));
     // CRLF files never close a block.
-    assert_eq!(last_error("a (\r\nx\r\n)\r\n").0, "Unexpected EOF processing block.");
+    assert_eq!(
+        last_error("a (\r\nx\r\n)\r\n").0,
+        "Unexpected EOF processing block."
+    );
 }
 
 #[test]
 fn escapes_and_numbers() {
     use Kind::*;
     assert_eq!(kinds_vals(r#"a = "x\x41\ty""#)[1], (String, "xA\ty".into()));
-    assert_eq!(last_error(r#"a = "\q""#).0.split('.').next(), Some("Invalid escape character 'q'"));
+    assert_eq!(
+        last_error(r#"a = "\q""#).0.split('.').next(),
+        Some("Invalid escape character 'q'")
+    );
     assert_eq!(
         last_error("a = \"\\x4").0,
         "Expected two hexadecimal digits after '\\x', but got 'x4'"
@@ -137,15 +161,27 @@ fn escapes_and_numbers() {
     assert_eq!(kinds_vals("a = $2a$10$x")[1], (Variable, "2a$10$x".into()));
     assert_eq!(kinds_vals("a = YES")[1], (Bool, "YES".into()));
     assert_eq!(kinds_vals("a = \\x41")[1], (String, "A".into()));
-    assert_eq!(kinds_vals("\u{130}NCLUDE x.conf")[0], (Include, "x.conf".into()));
-    assert_eq!(last_error("include [").0, "Expected include value but found start of an array");
+    assert_eq!(
+        kinds_vals("\u{130}NCLUDE x.conf")[0],
+        (Include, "x.conf".into())
+    );
+    assert_eq!(
+        last_error("include [").0,
+        "Expected include value but found start of an array"
+    );
 }
 
 #[test]
 fn error_columns_follow_reference() {
     // Line 1 columns are 0-based offsets, later lines count from the preceding newline.
-    assert_eq!(last_error(" :foo = 22"), ("Unexpected key separator ':'".into(), 1, 1));
-    assert_eq!(last_error("a = 1\nb = .2"), ("Floats must start with a digit".into(), 2, 6));
+    assert_eq!(
+        last_error(" :foo = 22"),
+        ("Unexpected key separator ':'".into(), 1, 1)
+    );
+    assert_eq!(
+        last_error("a = 1\nb = .2"),
+        ("Floats must start with a digit".into(), 2, 6)
+    );
 }
 
 /// Deterministic pseudo-random inputs (xorshift) over an alphabet rich in syntax characters:
@@ -162,11 +198,16 @@ fn random_inputs_terminate() {
         let mut input = Vec::with_capacity(len);
         let mut s = seed;
         for _ in 0..len {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             input.push(alphabet[((s >> 33) % alphabet.len() as u64) as usize]);
         }
         let toks = tokens(&input);
-        assert!(toks.len() <= input.len() * 4 + 4, "too many tokens for {input:?}");
+        assert!(
+            toks.len() <= input.len() * 4 + 4,
+            "too many tokens for {input:?}"
+        );
     }
 }
 
@@ -179,5 +220,8 @@ fn large_inputs_are_linear() {
     let toks = tokens(big.as_bytes());
     assert_eq!(toks.last().map(|t| t.kind), Some(Kind::Eof));
     let deep = "a = ".to_string() + &"[".repeat(100_000);
-    assert!(matches!(tokens(deep.as_bytes()).last().map(|t| t.kind), Some(Kind::Error)));
+    assert!(matches!(
+        tokens(deep.as_bytes()).last().map(|t| t.kind),
+        Some(Kind::Error)
+    ));
 }

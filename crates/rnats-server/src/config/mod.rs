@@ -77,7 +77,13 @@ const LATER_BLOCKS: &[(&str, &str)] = &[
 
 /// Features whose absence would weaken security: a config that asks for them is refused (an
 /// open server where the file asked for authentication or TLS would be worse than no server).
-const SECURITY_FEATURES: &[&str] = &["tls", "https monitoring", "authorization", "accounts", "operator mode"];
+const SECURITY_FEATURES: &[&str] = &[
+    "tls",
+    "https monitoring",
+    "authorization",
+    "accounts",
+    "operator mode",
+];
 
 /// Keys that are accepted and have no effect in rnats (yet), silently.
 const IGNORED: &[&str] = &[
@@ -113,7 +119,10 @@ impl Ctx {
     }
     fn type_err(&mut self, e: &Entry, want: &str) {
         let got = e.value.value.go_type_name();
-        self.err(e, format!("interface conversion: interface {{}} is {got}, not {want}"));
+        self.err(
+            e,
+            format!("interface conversion: interface {{}} is {got}, not {want}"),
+        );
     }
     fn int(&mut self, e: &Entry) -> Option<i64> {
         let v = e.value.as_i64();
@@ -142,7 +151,10 @@ impl Ctx {
             Value::String(s) => match parse_go_duration(s) {
                 Ok((d, false)) => Some(d),
                 Ok((_, true)) => {
-                    self.err(e, format!("error parsing {field}: negative duration \"{s}\""));
+                    self.err(
+                        e,
+                        format!("error parsing {field}: negative duration \"{s}\""),
+                    );
                     None
                 }
                 Err(m) => {
@@ -151,8 +163,10 @@ impl Ctx {
                 }
             },
             Value::Int(n) => {
-                self.warnings
-                    .push(format!("{}: {field} should be converted to a duration", e.key_pos));
+                self.warnings.push(format!(
+                    "{}: {field} should be converted to a duration",
+                    e.key_pos
+                ));
                 Some(Duration::from_secs((*n).max(0) as u64))
             }
             _ => {
@@ -175,7 +189,10 @@ fn parse_listen(item: &Item) -> Result<(Option<String>, i64), String> {
                 .map_err(|_| format!("could not parse port \"{port}\""))?;
             Ok((Some(host.to_string()), port))
         }
-        v => Err(format!("expected port or host:port, got {}", v.go_type_name())),
+        v => Err(format!(
+            "expected port or host:port, got {}",
+            v.go_type_name()
+        )),
     }
 }
 
@@ -193,9 +210,19 @@ fn split_host_port(s: &str) -> Option<(&str, &str)> {
 
 /// Load a config file into `opts`; returns warnings.
 pub fn load_file(path: &Path, opts: &mut Options) -> Result<Vec<String>, ConfigError> {
-    let map = rnats_conf::parse_file(path).map_err(|e| ConfigError::Parse(e.to_string()))?;
+    // The reference prints parse errors in its own words (mostly without a position).
+    let map =
+        rnats_conf::parse_file(path).map_err(|e| ConfigError::Parse(e.reference_message()))?;
     opts.config_file = Some(path.to_path_buf());
-    apply_map(&map, opts)
+    let mut warnings = Vec::new();
+    if map.is_empty() {
+        warnings.push(format!(
+            "{}: config has no values or is empty",
+            path.display()
+        ));
+    }
+    warnings.extend(apply_map(&map, opts)?);
+    Ok(warnings)
 }
 
 /// Apply a parsed top-level map to `opts`.
@@ -239,7 +266,10 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
             "server_tags" => match &e.value.value {
                 Value::String(s) => o.server_tags = vec![s.clone()],
                 Value::Array(a) => {
-                    o.server_tags = a.iter().filter_map(|i| i.as_str().map(String::from)).collect()
+                    o.server_tags = a
+                        .iter()
+                        .filter_map(|i| i.as_str().map(String::from))
+                        .collect()
                 }
                 v => cx.err(
                     e,
@@ -414,10 +444,13 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
     }
 }
 
-/// `sha256:<hex>` of the file, as `-t` and reload print it.
+/// `sha256:<hex>` as `-t` and reload print it: the reference hashes the JSON encoding of the
+/// parsed configuration, not the file's bytes.
 pub fn digest(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    format!("sha256:{}", sha256_hex(&bytes))
+    let json = rnats_conf::parse_file(path)
+        .map(|m| m.to_go_json())
+        .unwrap_or_default();
+    format!("sha256:{}", sha256_hex(json.as_bytes()))
 }
 
 fn sha256_hex(data: &[u8]) -> String {

@@ -41,7 +41,10 @@ fn quirks() {
     // An integer duration is seconds, with a warning; unquoted 2m is 2,000,000.
     let (o, w) = load("ping_interval: 2m").expect("loads");
     assert_eq!(o.ping_interval, Duration::from_secs(2_000_000));
-    assert!(w[0].ends_with("ping_interval should be converted to a duration"), "{w:?}");
+    assert!(
+        w[0].ends_with("ping_interval should be converted to a duration"),
+        "{w:?}"
+    );
     let (o, _) = load("ping_interval: 10s").expect("loads");
     assert_eq!(o.ping_interval, Duration::from_secs(10));
     let (o, _) = load("host: 127.0.0.1\nport: -1").expect("loads");
@@ -54,7 +57,10 @@ fn errors_are_positioned_and_all_reported() {
     let ConfigError::Invalid(errs) = err else {
         panic!("{err}")
     };
-    assert_eq!(errs, vec!["2:1: unknown field \"foo\"", "3:1: unknown field \"bar\""]);
+    assert_eq!(
+        errs,
+        vec!["2:1: unknown field \"foo\"", "3:1: unknown field \"bar\""]
+    );
     let err = load("port: \"x\"").expect_err("type");
     assert!(
         err.to_string()
@@ -85,7 +91,10 @@ fn used_variables_are_not_unknown() {
     let (o, _) = load("PORT = 4555\nport: $PORT").expect("loads");
     assert_eq!(o.port, 4555);
     let err = load("UNUSED = 1\nport: 4222").expect_err("unused variable");
-    assert!(err.to_string().contains("unknown field \"UNUSED\""), "{err}");
+    assert!(
+        err.to_string().contains("unknown field \"UNUSED\""),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,11 +1,18 @@
 //! Test vectors transcribed from the reference lexer tests (`conf/lex_test.go`): each input with
 //! the exact tokens, values, lines and columns the reference lexer produces for it. Generated.
 
-use super::Kind::*;
 use super::Kind;
+use super::Kind::*;
+
+/// (test name, input, expected tokens as (kind, value, line, column)).
+type Vector = (
+    &'static str,
+    &'static [u8],
+    &'static [(Kind, &'static [u8], usize, usize)],
+);
 
 #[rustfmt::skip]
-pub(super) const VECTORS: &[(&str, &[u8], &[(Kind, &[u8], usize, usize)])] = &[
+pub(super) const VECTORS: &[Vector] = &[
     ("TestPlainValue", b"foo", &[(Key, b"foo", 1, 0), (Eof, b"", 1, 0)]),
     ("TestSimpleKeyStringValues", b"foo = \"bar\"", &[(Key, b"foo", 1, 0), (String, b"bar", 1, 7), (Eof, b"", 1, 0)]),
     ("TestSimpleKeyStringValues", b"foo = 'bar'", &[(Key, b"foo", 1, 0), (String, b"bar", 1, 7), (Eof, b"", 1, 0)]),
