@@ -105,10 +105,13 @@ pub struct SublistStats {
     pub cache_hits: AtomicU64,
 }
 
+/// Cached results by literal subject.
+type ResultCache<S> = Mutex<FxHashMap<Box<[u8]>, Arc<SubResult<S>>>>;
+
 /// The index. Readers match under a read lock; inserts and removals take the write lock.
 pub struct Sublist<S> {
     trie: RwLock<Trie<S>>,
-    cache: Option<Mutex<FxHashMap<Box<[u8]>, Arc<SubResult<S>>>>>,
+    cache: Option<ResultCache<S>>,
     generation: AtomicU64,
     pub stats: SublistStats,
 }
