@@ -8,6 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use time::{OffsetDateTime, UtcOffset};
 use tracing::{Event, Level, Subscriber};
@@ -104,6 +105,8 @@ impl<'a> MakeWriter<'a> for LogWriter {
 }
 
 static WRITER: OnceLock<LogWriter> = OnceLock::new();
+static DEBUG: AtomicBool = AtomicBool::new(false);
+static TRACE: AtomicBool = AtomicBool::new(false);
 
 fn open(path: &PathBuf) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
@@ -123,10 +126,11 @@ pub fn init(cfg: &LogConfig) -> io::Result<()> {
     };
     let writer = WRITER.get_or_init(|| LogWriter(Arc::new(Mutex::new(Sink::Stderr))));
     *writer.0.lock().unwrap_or_else(|e| e.into_inner()) = sink;
-    let (debug, trace) = (cfg.debug, cfg.trace);
-    let filter = tracing_subscriber::filter::filter_fn(move |m| match *m.level() {
-        Level::TRACE => trace,
-        Level::DEBUG => debug,
+    DEBUG.store(cfg.debug, Ordering::Relaxed);
+    TRACE.store(cfg.trace, Ordering::Relaxed);
+    let filter = tracing_subscriber::filter::filter_fn(|m| match *m.level() {
+        Level::TRACE => TRACE.load(Ordering::Relaxed),
+        Level::DEBUG => DEBUG.load(Ordering::Relaxed),
         _ => true,
     });
     use tracing_subscriber::layer::SubscriberExt;
@@ -155,4 +159,28 @@ pub fn reopen() -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Apply reloaded logging settings: levels at once, and the file if it changed.
+/// (The timestamp format is fixed at startup.)
+pub fn reconfigure(cfg: &LogConfig) {
+    DEBUG.store(cfg.debug, Ordering::Relaxed);
+    TRACE.store(cfg.trace, Ordering::Relaxed);
+    if let Some(w) = WRITER.get() {
+        let mut g = w.0.lock().unwrap_or_else(|e| e.into_inner());
+        let same = match (&*g, &cfg.file) {
+            (Sink::File(p, _), Some(n)) => p == n,
+            (Sink::Stderr, None) => true,
+            _ => false,
+        };
+        if !same {
+            match &cfg.file {
+                Some(p) => match open(p) {
+                    Ok(f) => *g = Sink::File(p.clone(), f),
+                    Err(e) => eprintln!("nats-server: error opening log file: {e}"),
+                },
+                None => *g = Sink::Stderr,
+            }
+        }
+    }
 }

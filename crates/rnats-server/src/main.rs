@@ -96,6 +96,7 @@ fn main() -> ExitCode {
     for u in cli.unsupported() {
         tracing::warn!("not supported yet, ignored: {u}");
     }
+    let cli = std::sync::Arc::new(cli);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -107,7 +108,8 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(async move {
-        let server = match Server::start(opts).await {
+        let overrides = rnats_server::server::Overrides(Box::new(move |o| cli.apply(o)));
+        let server = match Server::start_with(opts, Some(overrides)).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("{e}");

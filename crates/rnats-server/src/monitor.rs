@@ -204,7 +204,7 @@ fn process_mem_and_cpu() -> (u64, f64) {
 }
 
 fn varz(s: &Server) -> Varz {
-    let o = &s.opts;
+    let o = s.opts();
     let st = &s.stats;
     let now = std::time::SystemTime::now();
     let up = now

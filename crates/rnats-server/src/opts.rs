@@ -11,7 +11,7 @@ use std::time::Duration;
 pub struct Options {
     pub config_file: Option<PathBuf>,
     pub host: String,
-    /// Client port; `-1` picks a random free port, `0` means the default.
+    /// Client port; `-1` picks a random free port, `0` (unset) means the default 4222.
     pub port: i64,
     pub server_name: String,
     pub server_tags: Vec<String>,
@@ -50,7 +50,7 @@ impl Default for Options {
         Options {
             config_file: None,
             host: d::DEFAULT_HOST.to_string(),
-            port: d::DEFAULT_PORT as i64,
+            port: 0,
             server_name: String::new(),
             server_tags: Vec::new(),
             http_host: String::new(),

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -36,7 +36,9 @@ pub struct ServerStats {
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
-    pub opts: Options,
+    opts: RwLock<Arc<Options>>,
+    /// Command-line values, re-applied over the file on every reload (flags win).
+    overrides: Option<Overrides>,
     pub id: String,
     pub name: String,
     pub start: SystemTime,
@@ -53,6 +55,15 @@ pub struct Server {
     stop_accept: tokio::sync::Notify,
     shutdown_tx: watch::Sender<bool>,
     ports_file: Mutex<Option<PathBuf>>,
+}
+
+/// A function re-applying command-line values over options loaded from the file.
+pub struct Overrides(pub Box<dyn Fn(&mut Options) + Send + Sync>);
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Overrides")
+    }
 }
 
 /// Why the server failed to start.
@@ -89,7 +100,15 @@ pub(crate) async fn bind(host: &str, port: i64) -> Result<TcpListener, StartErro
 
 impl Server {
     /// Validate options, bind listeners, log the startup lines and start serving.
-    pub async fn start(mut opts: Options) -> Result<Arc<Server>, StartError> {
+    pub async fn start(opts: Options) -> Result<Arc<Server>, StartError> {
+        Self::start_with(opts, None).await
+    }
+
+    /// Like [`Server::start`], with command-line overrides that reloads re-apply.
+    pub async fn start_with(
+        mut opts: Options,
+        overrides: Option<Overrides>,
+    ) -> Result<Arc<Server>, StartError> {
         opts.validate()?;
         if opts.port == 0 {
             opts.port = d::DEFAULT_PORT as i64;
@@ -158,19 +177,35 @@ impl Server {
             stop_accept: tokio::sync::Notify::new(),
             shutdown_tx,
             ports_file: Mutex::new(None),
-            opts,
+            opts: RwLock::new(Arc::new(opts)),
+            overrides,
         });
         if let Some((l, _)) = http {
             tokio::spawn(crate::monitor::serve(server.clone(), l));
         }
         tracing::info!(
             "Listening for client connections on {}",
-            join_host_port(&server.opts.host, client_addr.port())
+            join_host_port(&server.opts().host, client_addr.port())
         );
         server.write_pid_and_ports();
         tracing::info!("Server is ready");
         tokio::spawn(server.clone().accept_loop(listener));
         Ok(server)
+    }
+
+    /// The options in force (replaced as a whole by a reload).
+    pub fn opts(&self) -> Arc<Options> {
+        self.opts.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_opts(&self, o: Options) {
+        *self.opts.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(o);
+    }
+
+    pub(crate) fn apply_overrides(&self, o: &mut Options) {
+        if let Some(f) = &self.overrides {
+            (f.0)(o);
+        }
     }
 
     /// The global account `$G`.
@@ -214,7 +249,7 @@ impl Server {
 
     /// The base INFO document.
     pub fn info(&self) -> ServerInfo {
-        let o = &self.opts;
+        let o = self.opts();
         ServerInfo {
             server_id: self.id.clone(),
             server_name: self.name.clone(),
@@ -270,7 +305,7 @@ impl Server {
     fn spawn_client(self: Arc<Self>, stream: TcpStream, addr: SocketAddr) {
         let _ = stream.set_nodelay(true);
         let cid = self.next_cid.fetch_add(1, Ordering::Relaxed);
-        let o = &self.opts;
+        let o = self.opts();
         let shared = Arc::new(ClientShared::new(
             cid,
             addr,
@@ -363,7 +398,7 @@ impl Server {
                 c.send_now(&i.to_wire());
             }
         }
-        let o = &self.opts;
+        let o = self.opts();
         let grace = o.lame_duck_grace_period;
         let mut shutdown = self.shutdown_signal();
         tokio::select! {
@@ -387,6 +422,7 @@ impl Server {
     }
 
     fn ports_urls(&self) -> serde_json::Value {
+        let o = self.opts();
         let url = |scheme: &str, host: &str, port: u16| {
             let h = match host {
                 "0.0.0.0" | "" => "127.0.0.1",
@@ -399,13 +435,13 @@ impl Server {
             )
         };
         let mut v = serde_json::json!({
-            "nats": [url("nats", &self.opts.host, self.client_addr.port())],
+            "nats": [url("nats", &o.host, self.client_addr.port())],
         });
         if let Some(a) = *self.http_addr.lock().unwrap_or_else(|e| e.into_inner()) {
-            let host = if self.opts.http_host.is_empty() {
-                &self.opts.host
+            let host = if o.http_host.is_empty() {
+                &o.host
             } else {
-                &self.opts.http_host
+                &o.http_host
             };
             v["monitoring"] = serde_json::json!([url("http", host, a.port())]);
         }
@@ -413,12 +449,13 @@ impl Server {
     }
 
     fn write_pid_and_ports(&self) {
-        if let Some(p) = &self.opts.pid_file
+        let o = self.opts();
+        if let Some(p) = &o.pid_file
             && let Err(e) = std::fs::write(p, std::process::id().to_string())
         {
             tracing::error!("Could not write pidfile: {e}");
         }
-        if let Some(dir) = &self.opts.ports_file_dir {
+        if let Some(dir) = &o.ports_file_dir {
             let exe = std::env::current_exe()
                 .ok()
                 .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
@@ -440,7 +477,7 @@ impl Server {
         {
             let _ = std::fs::remove_file(p);
         }
-        if let Some(p) = &self.opts.pid_file {
+        if let Some(p) = &self.opts().pid_file {
             let _ = std::fs::remove_file(p);
         }
     }

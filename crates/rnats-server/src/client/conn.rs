@@ -52,12 +52,13 @@ pub struct Conn {
     touched_ids: FxHashSet<u64>,
     self_touched: bool,
     batch: Batch,
+    max_subs: i64,
 }
 
 impl Conn {
     /// The reader state for a freshly accepted connection.
     pub fn new(server: Arc<Server>, shared: Arc<ClientShared>) -> Self {
-        let o = &server.opts;
+        let o = server.opts();
         let mut parser = Parser::new(o.max_control_line.max(0) as usize, o.max_payload);
         parser.expect_connect = server.auth_required();
         Conn {
@@ -73,6 +74,7 @@ impl Conn {
             touched_ids: FxHashSet::default(),
             self_touched: false,
             batch: Batch::default(),
+            max_subs: o.max_subscriptions,
             server,
         }
     }
@@ -292,7 +294,7 @@ impl Conn {
             self.drop_all_subs();
         }
         self.connect_received = true;
-        let headers = !self.server.opts.no_header_support && opts.headers;
+        let headers = !self.server.opts().no_header_support && opts.headers;
         self.parser.headers = headers;
         self.parser.pedantic = opts.pedantic;
         self.parser.expect_connect = false;
@@ -343,7 +345,7 @@ impl Conn {
             self.send_err(&text);
             return;
         }
-        let max_subs = self.server.opts.max_subscriptions;
+        let max_subs = self.max_subs;
         {
             let subs = self.shared.subs.lock().unwrap_or_else(|e| e.into_inner());
             if subs.contains_key(sid) {

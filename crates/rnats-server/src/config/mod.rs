@@ -8,9 +8,9 @@
 //! the configs client test harnesses generate still load.
 
 pub mod duration;
+pub mod reload;
 
 use crate::opts::Options;
-use crate::server::Server;
 use duration::parse_go_duration;
 use rnats_conf::{Entry, Item, Map, Value};
 use std::path::{Path, PathBuf};
@@ -459,22 +459,7 @@ fn sha256_hex(data: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// SIGHUP: re-read the configuration. Applying changes live comes with the config issue; for
-/// now a broken file is reported and a valid one is acknowledged without changes.
-pub fn reload(server: &Server) {
-    let Some(path) = server.opts.config_file.clone() else {
-        tracing::error!("Failed to reload server configuration: no configuration file");
-        return;
-    };
-    let mut o = Options::default();
-    match load_file(&path, &mut o) {
-        Ok(_) => tracing::warn!(
-            "Configuration file {} is valid; applying changes on reload is not supported yet",
-            path.display()
-        ),
-        Err(e) => tracing::error!("Failed to reload server configuration: {e}"),
-    }
-}
+pub use reload::reload;
 
 #[cfg(test)]
 mod tests;

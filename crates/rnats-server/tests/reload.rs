@@ -1,0 +1,65 @@
+//! Configuration reload: what changes, what is refused, and that a bad file keeps the old
+//! configuration.
+
+use rnats_server::config::reload::{ReloadError, try_reload};
+use rnats_server::{Options, Server, config};
+use tokio::io::AsyncReadExt;
+
+async fn info_max_payload(s: &Server) -> String {
+    let mut c = tokio::net::TcpStream::connect(s.client_addr)
+        .await
+        .expect("connect");
+    let mut buf = vec![0u8; 4096];
+    let n = c.read(&mut buf).await.expect("info");
+    let info = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let start = info.find("\"max_payload\":").expect("field") + 14;
+    info[start..]
+        .split([',', '}'])
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn reload_applies_refuses_and_keeps_old() {
+    let dir = std::env::temp_dir().join(format!("rnats-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("r.conf");
+    std::fs::write(&conf, "host: 127.0.0.1\nport: -1\nmax_payload: 2KB\n").expect("w");
+    let mut o = Options::default();
+    config::load_file(&conf, &mut o).expect("load");
+    let s = Server::start(o).await.expect("start");
+    assert_eq!(info_max_payload(&s).await, "2048");
+
+    // A reloadable change applies to new connections.
+    std::fs::write(
+        &conf,
+        "host: 127.0.0.1\nport: -1\nmax_payload: 4KB\nping_max: 5\n",
+    )
+    .expect("w");
+    let changes = try_reload(&s).expect("reload");
+    assert_eq!(changes, vec!["max_payload = 4096", "ping_max = 5"]);
+    assert_eq!(info_max_payload(&s).await, "4096");
+
+    // A broken file is refused; the old configuration stays.
+    std::fs::write(&conf, "host: 127.0.0.1\nmax_payload: \"lots\"\n").expect("w");
+    let err = try_reload(&s).expect_err("invalid");
+    assert!(matches!(err, ReloadError::Config(_)), "{err}");
+    assert_eq!(s.opts().max_payload, 4096);
+
+    // Changing something that cannot change at runtime is refused as a whole.
+    std::fs::write(
+        &conf,
+        "host: 127.0.0.1\nserver_name: other\nmax_payload: 8KB\n",
+    )
+    .expect("w");
+    let err = try_reload(&s).expect_err("not reloadable");
+    assert!(
+        err.to_string()
+            .starts_with("config reload not supported for ServerName"),
+        "{err}"
+    );
+    assert_eq!(s.opts().max_payload, 4096);
+    s.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
