@@ -245,15 +245,18 @@ impl Cli {
         if let Some(s) = &self.store_dir {
             o.store_dir = Some(s.clone());
         }
+        if let Some(u) = &self.user {
+            o.auth.user = Some((u.clone(), self.pass.clone().unwrap_or_default()));
+        }
+        if let Some(t) = &self.auth {
+            o.auth.token = Some(t.clone());
+        }
     }
 
     /// Security flags rnats cannot honour yet: the server refuses to start rather than run
     /// without the protection they ask for.
     pub fn refused(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
-        if self.user.is_some() || self.pass.is_some() || self.auth.is_some() {
-            v.push("--user/--pass/--auth (authentication)");
-        }
         if self.tls.is_some()
             || self.tlscert.is_some()
             || self.tlskey.is_some()

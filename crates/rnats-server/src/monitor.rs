@@ -242,7 +242,7 @@ fn varz(s: &Server) -> Varz {
         http_port,
         http_base_path: String::new(),
         https_port: 0,
-        auth_timeout: o.auth_timeout.as_secs_f64(),
+        auth_timeout: o.auth_timeout_secs(),
         max_control_line: o.max_control_line,
         max_payload: o.max_payload,
         max_pending: o.max_pending,

@@ -28,7 +28,11 @@ pub struct Options {
     pub ping_interval: Duration,
     pub ping_max: i64,
     pub write_deadline: Duration,
-    pub auth_timeout: Duration,
+    /// `authorization { timeout }` in seconds: unset or 0 = the default (2s), negative = every
+    /// client times out at once (as the reference does; a warning is logged at startup).
+    pub auth_timeout: Option<f64>,
+    /// Static authentication (token, user/password, users and nkeys).
+    pub auth: rnats_auth::StaticAuth,
     pub lame_duck_duration: Duration,
     pub lame_duck_grace_period: Duration,
     pub no_header_support: bool,
@@ -63,7 +67,8 @@ impl Default for Options {
             ping_interval: d::PING_INTERVAL,
             ping_max: d::PING_MAX,
             write_deadline: d::WRITE_DEADLINE,
-            auth_timeout: d::AUTH_TIMEOUT,
+            auth_timeout: None,
+            auth: rnats_auth::StaticAuth::default(),
             lame_duck_duration: d::LAME_DUCK_DURATION,
             lame_duck_grace_period: d::LAME_DUCK_GRACE_PERIOD,
             no_header_support: false,
@@ -96,6 +101,12 @@ pub enum OptionsError {
     LameDuckGrace { grace: Duration, duration: Duration },
     #[error("server name \"{0}\" can not contain spaces")]
     ServerNameSpaces(String),
+    #[error("no_auth_user: \"{0}\" present, but users/nkeys are not defined")]
+    NoAuthUserWithoutUsers(String),
+    #[error(
+        "no_auth_user: \"{0}\" not present as user or nkey in authorization block or account configuration"
+    )]
+    NoAuthUserUnknown(String),
 }
 
 impl Options {
@@ -119,6 +130,39 @@ impl Options {
                 duration: self.lame_duck_duration,
             });
         }
+        if let Some(u) = &self.auth.no_auth_user {
+            let a = &self.auth;
+            if a.users.is_empty() && a.nkeys.is_empty() {
+                return Err(OptionsError::NoAuthUserWithoutUsers(u.clone()));
+            }
+            if !a.users.contains_key(u) && !a.nkeys.contains_key(u) {
+                return Err(OptionsError::NoAuthUserUnknown(u.clone()));
+            }
+        }
         Ok(())
+    }
+
+    /// The auth timeout in force: the configured value, or 2s when unset or 0; zero when
+    /// negative (the reference's timer then fires at once).
+    pub fn effective_auth_timeout(&self) -> Duration {
+        match self.auth_timeout {
+            None => d::AUTH_TIMEOUT,
+            Some(t) if t == 0.0 => d::AUTH_TIMEOUT,
+            Some(t) if t < 0.0 || !t.is_finite() => Duration::ZERO,
+            Some(t) => Duration::from_secs_f64(t.min(1e9)),
+        }
+    }
+
+    /// The auth timeout as `/varz` reports it (seconds).
+    pub fn auth_timeout_secs(&self) -> f64 {
+        match self.auth_timeout {
+            Some(t) if t != 0.0 => t,
+            _ => d::AUTH_TIMEOUT.as_secs_f64(),
+        }
+    }
+
+    /// Whether clients must authenticate (before the `no_auth_user` rule hides it in INFO).
+    pub fn auth_required(&self) -> bool {
+        self.auth.auth_required()
     }
 }

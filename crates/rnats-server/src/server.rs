@@ -79,6 +79,19 @@ pub enum StartError {
     },
 }
 
+/// A connection nonce: 11 random bytes, base64url without padding (15 characters).
+fn new_nonce() -> String {
+    use base64::Engine;
+    let mut b = [0u8; 11];
+    if getrandom::fill(&mut b).is_err() {
+        // No OS randomness: fall back to the process PRNG rather than a constant.
+        for x in &mut b {
+            *x = fastrand::u8(..);
+        }
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
 fn join_host_port(host: &str, port: u16) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
@@ -130,6 +143,14 @@ impl Server {
         }
         if opts.jetstream {
             tracing::warn!("JetStream is not supported yet by rnats: -js is accepted and ignored");
+        }
+        if crate::config::auth::has_plaintext(&opts.auth) {
+            tracing::warn!("Plaintext passwords detected, use nkeys or bcrypt");
+        }
+        if opts.auth_timeout.is_some_and(|t| t < 0.0) {
+            tracing::warn!(
+                "authorization timeout is negative: every client will time out before it can authenticate (as nats-server does)"
+            );
         }
         if opts.max_payload > d::MAX_PAYLOAD_WARN {
             tracing::warn!(
@@ -213,9 +234,11 @@ impl Server {
         self.gacc.clone()
     }
 
-    /// Whether clients must authenticate (no auth exists yet: the static auth issue adds it).
+    /// Whether INFO says clients must authenticate: auth is configured and no `no_auth_user`
+    /// stands in for clients without credentials (the auth timer runs either way).
     pub fn auth_required(&self) -> bool {
-        false
+        let o = self.opts();
+        o.auth_required() && o.auth.no_auth_user.is_none()
     }
 
     /// A fresh subscription id.
@@ -318,8 +341,14 @@ impl Server {
             ping_interval: o.ping_interval,
             ping_max: o.ping_max,
             first_ping: d::FIRST_PING_INTERVAL,
+            auth_timeout: o.auth_required().then(|| o.effective_auth_timeout()),
         };
-        shared.enqueue(&self.client_info(&shared, |_| {}));
+        let nonce = o.auth.nonce_required().then(new_nonce);
+        shared.enqueue(&self.client_info(&shared, |i| {
+            if let Some(n) = &nonce {
+                i.nonce = n.clone();
+            }
+        }));
         tokio::spawn(writer::run(shared.clone(), wr, cfg));
         let too_many = {
             let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -340,7 +369,7 @@ impl Server {
         self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("{} - Client connection created", shared.log_prefix());
         shared.writer_wake.notify_one();
-        let conn = Conn::new(self.clone(), shared);
+        let conn = Conn::new(self.clone(), shared, nonce);
         tokio::spawn(conn.run(rd));
     }
 

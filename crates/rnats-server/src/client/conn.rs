@@ -11,6 +11,8 @@ use crate::account::Account;
 use crate::server::Server;
 use crate::sublist::SubResult;
 use bytes::{Buf, BytesMut};
+use rnats_auth::static_auth::Credentials;
+use rnats_auth::{Permissions, Rejection};
 use rnats_proto::parser::Step;
 use rnats_proto::{ClientOp, ConnectOptions, ParseError, Parser, encode, wire};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -53,14 +55,24 @@ pub struct Conn {
     self_touched: bool,
     batch: Batch,
     max_subs: i64,
+    /// Authentication is required and has not succeeded yet.
+    needs_auth: bool,
+    /// The nonce sent in this connection's INFO (nkey challenge).
+    nonce: Option<String>,
+    /// The authenticated user's permissions (`None`: unrestricted).
+    perms: Option<Arc<Permissions>>,
+    /// A CONNECT whose authentication runs off the reactor (bcrypt).
+    pending: Option<ConnectOptions>,
 }
 
 impl Conn {
     /// The reader state for a freshly accepted connection.
-    pub fn new(server: Arc<Server>, shared: Arc<ClientShared>) -> Self {
+    pub fn new(server: Arc<Server>, shared: Arc<ClientShared>, nonce: Option<String>) -> Self {
         let o = server.opts();
         let mut parser = Parser::new(o.max_control_line.max(0) as usize, o.max_payload);
-        parser.expect_connect = server.auth_required();
+        let needs_auth = o.auth_required();
+        // With no_auth_user, a first op other than CONNECT authenticates as that user.
+        parser.expect_connect = needs_auth && o.auth.no_auth_user.is_none();
         Conn {
             account: server.global_account(),
             shared,
@@ -75,6 +87,10 @@ impl Conn {
             self_touched: false,
             batch: Batch::default(),
             max_subs: o.max_subscriptions,
+            needs_auth,
+            nonce,
+            perms: None,
+            pending: None,
             server,
         }
     }
@@ -114,13 +130,44 @@ impl Conn {
                     break;
                 }
             }
-            let res = self.process(&rbuf);
-            self.flush_batch();
-            match res {
-                Ok(consumed) => rbuf.advance(consumed),
-                Err(Stop) => break,
+            let mut stop = false;
+            loop {
+                let res = self.process(&rbuf);
+                self.flush_batch();
+                match res {
+                    Ok(consumed) => rbuf.advance(consumed),
+                    Err(Stop) => {
+                        stop = true;
+                        break;
+                    }
+                }
+                // A CONNECT that needs bcrypt: verify off the reactor, then go on with the
+                // bytes that followed it.
+                let Some(opts) = self.pending.take() else {
+                    break;
+                };
+                let auth = self.server.opts();
+                let nonce = self.nonce.clone();
+                let o2 = opts.clone();
+                let decision = tokio::task::spawn_blocking(move || {
+                    auth.auth.authenticate(&credentials(&o2), nonce.as_deref())
+                })
+                .await;
+                let decision = match decision {
+                    Ok(d) => d,
+                    Err(_) => Err(Rejection {
+                        reason: rnats_auth::AuthFailure::NoCredentials,
+                        presented: rnats_auth::static_auth::Presented::Nothing,
+                    }),
+                };
+                let res = self.finish_connect(opts, decision);
+                self.flush_batch();
+                if res.is_err() || self.shared.is_closed() {
+                    stop = true;
+                    break;
+                }
             }
-            if self.shared.is_closed() {
+            if stop || self.shared.is_closed() {
                 break;
             }
             if rbuf.is_empty() && rbuf.capacity() > MAX_READ {
@@ -141,6 +188,9 @@ impl Conn {
                     pos += n;
                     if self.shared.is_closed() {
                         return Err(Stop);
+                    }
+                    if self.pending.is_some() {
+                        return Ok(pos);
                     }
                 }
                 Ok(Step::NeedMore(n)) => return Ok(pos + n),
@@ -201,6 +251,16 @@ impl Conn {
     }
 
     fn handle(&mut self, op: ClientOp<'_>) -> Result<(), Stop> {
+        if self.needs_auth && !matches!(op, ClientOp::Connect(_)) {
+            // Only reachable with no_auth_user (otherwise the parser demands CONNECT first):
+            // authenticate as that user, as the reference does for telnet-style clients.
+            let decision = self
+                .server
+                .opts()
+                .auth
+                .authenticate(&Credentials::default(), None);
+            self.authenticated(decision)?;
+        }
         match op {
             ClientOp::Pub {
                 subject,
@@ -210,6 +270,9 @@ impl Conn {
             } => {
                 self.batch.in_msgs += 1;
                 self.batch.in_bytes += data.len() as u64;
+                if !self.may_publish(subject, reply) {
+                    return Ok(());
+                }
                 self.reply_ok();
                 self.route(subject, reply, header_len, data);
                 Ok(())
@@ -309,9 +372,32 @@ impl Conn {
             m.lang = opts.lang.clone().unwrap_or_default();
             m.version = opts.version.clone().unwrap_or_default();
         }
+        if self.needs_auth {
+            let o = self.server.opts();
+            let creds = credentials(&opts);
+            if o.auth.may_be_slow(&creds) {
+                self.pending = Some(opts);
+                return Ok(());
+            }
+            let decision = o.auth.authenticate(&creds, self.nonce.as_deref());
+            return self.finish_connect(opts, decision);
+        }
+        self.finish_connect(opts, Ok(anonymous()))
+    }
+
+    /// Apply an authentication decision for a CONNECT, then the rest of its checks.
+    fn finish_connect(
+        &mut self,
+        opts: ConnectOptions,
+        decision: Result<rnats_auth::Identity, Rejection>,
+    ) -> Result<(), Stop> {
+        self.opts = opts.clone();
+        if self.needs_auth {
+            self.authenticated(decision)?;
+        }
         let account_requested = opts.account.is_some() || opts.new_account;
         let (protocol, no_responders) = (opts.protocol, opts.no_responders);
-        self.opts = opts;
+        let headers = self.parser.headers;
         if account_requested {
             tracing::error!(
                 "{} - {}",
@@ -339,7 +425,53 @@ impl Conn {
         Ok(())
     }
 
+    /// Record a successful authentication, or reject the client.
+    fn authenticated(
+        &mut self,
+        decision: Result<rnats_auth::Identity, Rejection>,
+    ) -> Result<(), Stop> {
+        match decision {
+            Ok(id) => {
+                self.needs_auth = false;
+                self.parser.expect_connect = false;
+                self.perms = id.permissions.map(Arc::new);
+                self.shared.set_permissions(self.perms.clone());
+                self.shared.authenticated.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(r) => {
+                let p = self.shared.log_prefix();
+                tracing::error!("{p} - authentication error{}", r.presented);
+                tracing::debug!(
+                    "{p} - authentication failure reason: {} ({})",
+                    r.reason.code(),
+                    r.reason
+                );
+                self.fail(
+                    wire::ERR_AUTHORIZATION_VIOLATION,
+                    ClosedState::AuthenticationViolation,
+                )
+            }
+        }
+    }
+
     fn subscribe(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) {
+        if let Some(p) = &self.perms
+            && !p.can_subscribe(subject, queue)
+        {
+            let text = wire::permissions_violation_subscription(subject, queue);
+            let q = queue
+                .map(|q| format!(", Queue: {}", wire::go_quote(q)))
+                .unwrap_or_default();
+            tracing::error!(
+                "{} - Subscription Violation - Subject {}{q}, SID {}",
+                self.shared.log_prefix(),
+                wire::go_quote(subject),
+                String::from_utf8_lossy(sid)
+            );
+            self.send_err(&text);
+            return;
+        }
         if queue == Some(SYS_QUEUE) {
             let text = wire::permissions_violation_subscription(subject, queue);
             self.send_err(&text);
@@ -416,6 +548,41 @@ impl Conn {
         for s in subs {
             self.account.sublist.remove(&s);
         }
+    }
+
+    /// The reference's publish checks, in order: reserved subject prefixes, permissions
+    /// (with response grants), reserved reply prefixes. Violations keep the connection.
+    fn may_publish(&mut self, subject: &[u8], reply: Option<&[u8]>) -> bool {
+        let denied = subject.starts_with(b"_GR_.")
+            || self.perms.as_ref().is_some_and(|p| {
+                !p.can_publish(subject)
+                    && !p
+                        .response
+                        .as_ref()
+                        .is_some_and(|rp| self.shared.take_reply_grant(subject, rp))
+            })
+            || subject.starts_with(b"$NRG.");
+        if denied {
+            tracing::error!(
+                "{} - Publish Violation - Subject {}",
+                self.shared.log_prefix(),
+                wire::go_quote(subject)
+            );
+            self.send_err(&wire::permissions_violation_publish(subject));
+            return false;
+        }
+        if let Some(r) = reply
+            && (r.starts_with(b"_R_.") || r.starts_with(b"$JS.ACK.") || r.starts_with(b"_GR_."))
+        {
+            tracing::error!(
+                "{} - Publish Violation - Reply {}",
+                self.shared.log_prefix(),
+                wire::go_quote(r)
+            );
+            self.send_err(&wire::permissions_violation_publish_reply(r));
+            return false;
+        }
+        true
     }
 
     fn lookup(&mut self, subject: &[u8]) -> Arc<SubResult<Subscription>> {
@@ -568,5 +735,23 @@ pub fn remove_sub(account: &Account, sub: &Arc<Subscription>) {
     let mut subs = sub.client.subs.lock().unwrap_or_else(|e| e.into_inner());
     if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, sub)) {
         subs.remove(&sub.sid);
+    }
+}
+
+fn credentials(o: &ConnectOptions) -> Credentials<'_> {
+    Credentials {
+        user: o.user.as_deref(),
+        pass: o.pass.as_deref(),
+        token: o.auth_token.as_deref(),
+        nkey: o.nkey.as_deref(),
+        sig: o.sig.as_deref(),
+    }
+}
+
+fn anonymous() -> rnats_auth::Identity {
+    rnats_auth::Identity {
+        name: None,
+        account: None,
+        permissions: None,
     }
 }

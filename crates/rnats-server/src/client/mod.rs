@@ -19,13 +19,17 @@ pub use closed::ClosedState;
 
 use crate::server::ServerStats;
 use crate::sublist::SubEntry;
+use rnats_auth::Permissions;
 use rnats_proto::encode;
 use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime};
 use tokio::sync::Notify;
+
+/// At most this many pending reply grants per connection (bounded memory).
+const MAX_REPLY_GRANTS: usize = 64 * 1024;
 
 /// A subscription. Owned by its connection's map and referenced from the account's index.
 #[derive(Debug)]
@@ -100,6 +104,15 @@ pub struct ClientShared {
     pub rtt_ns: AtomicU64,
     /// When the last server PING was sent, in milliseconds since `started`.
     pub ping_sent_ms: AtomicU64,
+    /// Authentication completed (stops the auth timer).
+    pub authenticated: AtomicBool,
+    /// The permissions of the authenticated user, for checks made by other connections'
+    /// readers at delivery time (subscribe deny, response grants).
+    perms: RwLock<Option<Arc<Permissions>>>,
+    has_sub_deny: AtomicBool,
+    has_resp: AtomicBool,
+    /// Reply subjects this connection may answer (`allow_responses`): count used, first seen.
+    replies: Mutex<FxHashMap<Box<[u8]>, (i64, Instant)>>,
 }
 
 impl ClientShared {
@@ -128,6 +141,11 @@ impl ClientShared {
             stats,
             rtt_ns: AtomicU64::new(0),
             ping_sent_ms: AtomicU64::new(0),
+            authenticated: AtomicBool::new(false),
+            perms: RwLock::new(None),
+            has_sub_deny: AtomicBool::new(false),
+            has_resp: AtomicBool::new(false),
+            replies: Mutex::new(FxHashMap::default()),
         }
     }
 
@@ -211,6 +229,19 @@ impl ClientShared {
         if self.is_closed() {
             return 0;
         }
+        if self.has_sub_deny.load(Ordering::Relaxed)
+            && self.permissions().is_some_and(|p| p.deny_delivery(subject))
+        {
+            return 0;
+        }
+        if let Some(r) = reply
+            && self.has_resp.load(Ordering::Relaxed)
+        {
+            let mut replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+            if replies.len() < MAX_REPLY_GRANTS {
+                replies.entry(r.into()).or_insert((0, Instant::now()));
+            }
+        }
         // Headers reach only connections that negotiated them; others get the payload alone.
         let (hdr, body) = match header_len {
             Some(h) if h > 0 && self.headers.load(Ordering::Relaxed) => (Some(h), data),
@@ -231,6 +262,45 @@ impl ClientShared {
         out.out_msgs += 1;
         out.out_bytes += body.len() as u64;
         n
+    }
+
+    /// Install the authenticated user's permissions.
+    pub fn set_permissions(&self, p: Option<Arc<Permissions>>) {
+        self.has_sub_deny.store(
+            p.as_ref().is_some_and(|p| p.has_sub_deny()),
+            Ordering::Relaxed,
+        );
+        self.has_resp.store(
+            p.as_ref().is_some_and(|p| p.response.is_some()),
+            Ordering::Relaxed,
+        );
+        *self.perms.write().unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
+    /// The authenticated user's permissions, if restricted.
+    pub fn permissions(&self) -> Option<Arc<Permissions>> {
+        self.perms.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Use one response grant for publishing to `subject` (`allow_responses`).
+    pub fn take_reply_grant(
+        &self,
+        subject: &[u8],
+        rp: &rnats_auth::permissions::ResponsePermission,
+    ) -> bool {
+        let mut replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((count, since)) = replies.get_mut(subject) else {
+            return false;
+        };
+        if rp.expires.is_some_and(|ttl| since.elapsed() > ttl) {
+            replies.remove(subject);
+            return false;
+        }
+        *count += 1;
+        if rp.max >= 0 && *count >= rp.max {
+            replies.remove(subject);
+        }
+        true
     }
 
     /// Milliseconds since the connection started.

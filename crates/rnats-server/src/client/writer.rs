@@ -25,6 +25,8 @@ pub struct WriterConfig {
     pub ping_interval: Duration,
     pub ping_max: i64,
     pub first_ping: Duration,
+    /// When authentication is required: how long the client has to authenticate.
+    pub auth_timeout: Option<Duration>,
 }
 
 /// Run until the connection closes.
@@ -35,9 +37,19 @@ pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterC
     let jitter = first.as_nanos() as u64 / 5;
     let first = first + Duration::from_nanos(fastrand::u64(0..jitter.max(1)));
     let mut next_ping = Instant::now() + first;
+    let mut auth_deadline = cfg.auth_timeout.map(|t| Instant::now() + t);
     loop {
+        let auth_at = auth_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400));
         tokio::select! {
             _ = shared.writer_wake.notified() => {}
+            _ = sleep_until(auth_at), if auth_deadline.is_some() => {
+                auth_deadline = None;
+                if !shared.authenticated.load(Ordering::Acquire) && !shared.is_closed() {
+                    tracing::debug!("{} - Authentication Timeout", shared.log_prefix());
+                    shared.enqueue_err(wire::ERR_AUTHENTICATION_TIMEOUT);
+                    shared.close(ClosedState::AuthenticationTimeout);
+                }
+            }
             _ = sleep_until(next_ping) => {
                 next_ping = Instant::now() + cfg.ping_interval;
                 ping_tick(&shared, &cfg);

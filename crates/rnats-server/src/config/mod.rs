@@ -7,6 +7,7 @@
 //! parser and produce one warning each (`not supported yet: cluster`) rather than a failure, so
 //! the configs client test harnesses generate still load.
 
+pub mod auth;
 pub mod duration;
 pub mod reload;
 
@@ -44,9 +45,7 @@ const LATER_BLOCKS: &[(&str, &str)] = &[
     ("ocsp_cache", "tls"),
     ("https", "https monitoring"),
     ("https_port", "https monitoring"),
-    ("authorization", "authorization"),
     ("accounts", "accounts"),
-    ("no_auth_user", "authorization"),
     ("system_account", "system account"),
     ("system", "system account"),
     ("no_system_account", "system account"),
@@ -108,37 +107,38 @@ const IGNORED: &[&str] = &[
     "log_max_num",
 ];
 
-struct Ctx {
-    errors: Vec<String>,
-    warnings: Vec<String>,
+/// Collected problems while mapping a configuration.
+pub struct Ctx {
+    pub(crate) errors: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Ctx {
-    fn err(&mut self, e: &Entry, msg: impl std::fmt::Display) {
+    pub(crate) fn err(&mut self, e: &Entry, msg: impl std::fmt::Display) {
         self.errors.push(format!("{}: {msg}", e.key_pos));
     }
-    fn type_err(&mut self, e: &Entry, want: &str) {
+    pub(crate) fn type_err(&mut self, e: &Entry, want: &str) {
         let got = e.value.value.go_type_name();
         self.err(
             e,
             format!("interface conversion: interface {{}} is {got}, not {want}"),
         );
     }
-    fn int(&mut self, e: &Entry) -> Option<i64> {
+    pub(crate) fn int(&mut self, e: &Entry) -> Option<i64> {
         let v = e.value.as_i64();
         if v.is_none() {
             self.type_err(e, "int64");
         }
         v
     }
-    fn boolean(&mut self, e: &Entry) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, e: &Entry) -> Option<bool> {
         let v = e.value.as_bool();
         if v.is_none() {
             self.type_err(e, "bool");
         }
         v
     }
-    fn string(&mut self, e: &Entry) -> Option<String> {
+    pub(crate) fn string(&mut self, e: &Entry) -> Option<String> {
         let v = e.value.as_str().map(str::to_string);
         if v.is_none() {
             self.type_err(e, "string");
@@ -146,7 +146,7 @@ impl Ctx {
         v
     }
     /// `parseDuration`: a Go duration string, or (deprecated) an integer number of seconds.
-    fn duration(&mut self, e: &Entry, field: &str) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, e: &Entry, field: &str) -> Option<Duration> {
         match &e.value.value {
             Value::String(s) => match parse_go_duration(s) {
                 Ok((d, false)) => Some(d),
@@ -395,6 +395,16 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
                         }
                     }
                     Err(m) => cx.err(e, format!("error parsing {}: {m}", e.key)),
+                }
+            }
+            "authorization" => {
+                let block = auth::authorization(&mut cx, e);
+                o.auth = block.auth;
+                o.auth_timeout = block.timeout;
+            }
+            "no_auth_user" => {
+                if let Some(u) = cx.string(e) {
+                    o.auth.no_auth_user = Some(u);
                 }
             }
             "no_header_support" => {

@@ -100,13 +100,71 @@ fn used_variables_are_not_unknown() {
 #[test]
 fn security_features_are_refused_not_ignored() {
     for src in [
-        "authorization { token: s3cr3t }",
         "tls { cert_file: a, key_file: b }",
         "accounts { A { users: [{user: a, password: b}] } }",
         "operator: /tmp/op.jwt",
-        "no_auth_user: x",
+        "authorization { auth_callout { issuer: x } }",
     ] {
         let err = load(src).expect_err(src);
         assert!(err.to_string().contains("refuses to start"), "{err}");
+    }
+}
+
+#[test]
+fn authorization_block() {
+    let (o, _) = load(
+        "authorization {\n  timeout: 1.5\n  users: [\n    {user: a, password: b, permissions: {publish: [\"x.>\"], subscribe: {deny: [\"y\"]}}}\n    {nkey: UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK}\n  ]\n  default_permissions: {publish: [\"d\"]}\n}\nno_auth_user: a",
+    )
+    .expect("loads");
+    assert_eq!(o.auth_timeout, Some(1.5));
+    assert_eq!(o.auth.users.len(), 1);
+    assert_eq!(o.auth.nkeys.len(), 1);
+    assert_eq!(o.auth.no_auth_user.as_deref(), Some("a"));
+    let p = o.auth.users["a"].permissions.clone().expect("perms");
+    assert!(p.can_publish(b"x.1") && !p.can_publish(b"d"));
+    // The nkey user inherits the default permissions.
+    let d = o
+        .auth
+        .nkeys
+        .values()
+        .next()
+        .and_then(|u| u.permissions.clone())
+        .expect("default");
+    assert!(d.can_publish(b"d") && !d.can_publish(b"x.1"));
+    let (o, _) = load("authorization { timeout: \"100ms\" }").expect("duration string");
+    assert_eq!(o.auth_timeout, Some(0.1));
+    for (src, msg) in [
+        (
+            "authorization { user: a, password: b, token: c }",
+            "Cannot have a user/pass and token",
+        ),
+        (
+            "authorization { token: c, users: [{user: x}] }",
+            "Can not have a token and a users array",
+        ),
+        (
+            "authorization { users: [{password: x}] }",
+            "User entry requires a user",
+        ),
+        (
+            "authorization { users: [{nkey: Ubad}] }",
+            "Not a valid public nkey for a user",
+        ),
+        (
+            "authorization { users: [{user: x}, {user: x}] }",
+            "Duplicate user \"x\" detected",
+        ),
+        (
+            "authorization { timeout: true }",
+            "error parsing authorization config, 'timeout' wrong type",
+        ),
+        (
+            "authorization { users: [{user: x, permissions: {publish: [\"a..b\"]}}] }",
+            "subject \"a..b\" is not a valid subject",
+        ),
+        ("authorization { bogus: 1 }", "unknown field \"bogus\""),
+    ] {
+        let err = load(src).expect_err(src).to_string();
+        assert!(err.contains(msg), "{src}: {err}");
     }
 }
