@@ -34,13 +34,14 @@ pub fn is_valid_subject(subject: &[u8]) -> bool {
     true
 }
 
-/// A valid literal (publish) subject: valid and with no `*` or `>` token
-/// (`IsValidLiteralSubject`, used by pedantic mode).
+/// A valid literal (publish) subject, as pedantic mode checks it (`IsValidLiteralSubject`):
+/// non-empty, no empty token, no `*` or `>` token. Unlike [`is_valid_subject`] it does not look
+/// for whitespace, exactly as the reference.
 pub fn is_valid_literal_subject(subject: &[u8]) -> bool {
-    is_valid_subject(subject)
+    !subject.is_empty()
         && subject
             .split(|&b| b == TSEP)
-            .all(|tok| tok != [PWC] && tok != [FWC])
+            .all(|tok| !tok.is_empty() && tok != [PWC] && tok != [FWC])
 }
 
 /// What the subscription index accepts (`Sublist.Insert`): no empty token and nothing after `>`.

@@ -24,7 +24,11 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
         let (stream, _) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(a) => a,
-                Err(_) => continue,
+                Err(_) => {
+                    // Back off on resource exhaustion (EMFILE) instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
             },
             _ = shutdown.changed() => break,
         };

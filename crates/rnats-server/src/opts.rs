@@ -110,6 +110,37 @@ pub enum OptionsError {
 }
 
 impl Options {
+    /// The reference's `setBaselineOptions`: zero values mean "the default".
+    pub fn baseline(&mut self) {
+        if self.ping_interval.is_zero() {
+            self.ping_interval = d::PING_INTERVAL;
+        }
+        if self.ping_max == 0 {
+            self.ping_max = d::PING_MAX;
+        }
+        if self.max_payload == 0 {
+            self.max_payload = d::MAX_PAYLOAD;
+        }
+        if self.max_control_line == 0 {
+            self.max_control_line = d::MAX_CONTROL_LINE;
+        }
+        if self.max_pending == 0 {
+            self.max_pending = d::MAX_PENDING;
+        }
+        if self.write_deadline.is_zero() {
+            self.write_deadline = d::WRITE_DEADLINE;
+        }
+        if self.max_closed_clients == 0 {
+            self.max_closed_clients = d::MAX_CLOSED_CLIENTS;
+        }
+        if self.lame_duck_duration.is_zero() {
+            self.lame_duck_duration = d::LAME_DUCK_DURATION;
+        }
+        if self.lame_duck_grace_period.is_zero() {
+            self.lame_duck_grace_period = d::LAME_DUCK_GRACE_PERIOD;
+        }
+    }
+
     /// The reference's `validateOptions` checks that apply to what rnats implements.
     pub fn validate(&self) -> Result<(), OptionsError> {
         if self.max_payload > self.max_pending {

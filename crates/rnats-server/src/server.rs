@@ -122,6 +122,7 @@ impl Server {
         mut opts: Options,
         overrides: Option<Overrides>,
     ) -> Result<Arc<Server>, StartError> {
+        opts.baseline();
         opts.validate()?;
         if opts.port == 0 {
             opts.port = d::DEFAULT_PORT as i64;

@@ -105,8 +105,8 @@ pub struct SublistStats {
     pub cache_hits: AtomicU64,
 }
 
-/// Cached results by literal subject.
-type ResultCache<S> = Mutex<FxHashMap<Box<[u8]>, Arc<SubResult<S>>>>;
+/// Cached results by literal subject, each with the generation it was computed at.
+type ResultCache<S> = Mutex<FxHashMap<Box<[u8]>, (u64, Arc<SubResult<S>>)>>;
 
 /// The index. Readers match under a read lock; inserts and removals take the write lock.
 pub struct Sublist<S> {
@@ -161,6 +161,8 @@ impl<S: SubEntry> Sublist<S> {
             .unwrap_or(0)
     }
 
+    /// Called with the trie write lock held: results computed before this point carry an older
+    /// generation and are never served again.
     fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(c) = &self.cache
@@ -233,9 +235,9 @@ impl<S: SubEntry> Sublist<S> {
                     t.count += 1;
                 }
             }
+            self.invalidate();
         }
         self.stats.inserts.fetch_add(1, Ordering::Relaxed);
-        self.invalidate();
         Ok(())
     }
 
@@ -305,12 +307,12 @@ impl<S: SubEntry> Sublist<S> {
                     }
                     cur = parent;
                 }
+                self.invalidate();
             }
             removed
         };
         if removed {
             self.stats.removes.fetch_add(1, Ordering::Relaxed);
-            self.invalidate();
         }
         removed
     }
@@ -318,16 +320,22 @@ impl<S: SubEntry> Sublist<S> {
     /// All subscriptions matching a literal subject (a publish subject may contain `*`/`>`
     /// tokens; they are matched as literals, and wildcard subscriptions still match them).
     pub fn match_subject(&self, subject: &[u8]) -> Arc<SubResult<S>> {
+        self.match_subject_gen(subject).1
+    }
+
+    /// [`Self::match_subject`], with the generation the result is exact for.
+    pub fn match_subject_gen(&self, subject: &[u8]) -> (u64, Arc<SubResult<S>>) {
         self.stats.matches.fetch_add(1, Ordering::Relaxed);
         if let Some(c) = &self.cache
             && let Ok(c) = c.lock()
-            && let Some(r) = c.get(subject)
+            && let Some((g, r)) = c.get(subject)
+            && *g == self.generation()
         {
             self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return r.clone();
+            return (*g, r.clone());
         }
-        let generation = self.generation();
-        let result = Arc::new(self.compute(subject));
+        let (generation, result) = self.compute(subject);
+        let result = Arc::new(result);
         if let Some(c) = &self.cache
             && let Ok(mut c) = c.lock()
             && self.generation() == generation
@@ -335,18 +343,20 @@ impl<S: SubEntry> Sublist<S> {
             if c.len() >= CACHE_MAX {
                 c.clear();
             }
-            c.insert(subject.into(), result.clone());
+            c.insert(subject.into(), (generation, result.clone()));
         }
-        result
+        (generation, result)
     }
 
-    fn compute(&self, subject: &[u8]) -> SubResult<S> {
+    /// Match under the read lock; the generation read under the same lock is exact for it.
+    fn compute(&self, subject: &[u8]) -> (u64, SubResult<S>) {
         let mut res = SubResult::empty();
+        let t = self.trie.read().unwrap_or_else(|e| e.into_inner());
+        let generation = self.generation();
         let toks: Vec<&[u8]> = tokens(subject).collect();
         if subject.is_empty() || toks.iter().any(|t| t.is_empty()) {
-            return res;
+            return (generation, res);
         }
-        let t = self.trie.read().unwrap_or_else(|e| e.into_inner());
         let mut qidx: FxHashMap<Box<[u8]>, usize> = FxHashMap::default();
         let mut add = |node: &Node<S>, res: &mut SubResult<S>| {
             res.psubs.extend(node.psubs.values().cloned());
@@ -381,7 +391,7 @@ impl<S: SubEntry> Sublist<S> {
                 }
             }
         }
-        res
+        (generation, res)
     }
 
     /// Every subscription, for monitoring.

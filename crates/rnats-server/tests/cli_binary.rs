@@ -188,9 +188,10 @@ fn config_file_and_flag_precedence() {
     );
     // Security features that are not implemented yet are refused, never ignored.
     let out = Command::new(bin())
-        .args(["--user", "a", "--pass", "b"])
+        .args(["--tls", "-p", "-1"])
         .output()
         .expect("run");
     assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refuses to start"));
     let _ = std::fs::remove_dir_all(&dir);
 }

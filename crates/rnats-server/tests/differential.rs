@@ -55,6 +55,14 @@ const CASES: &[(&str, &[u8])] = &[
     ("wildcard match", b"CONNECT {\"verbose\":false}\r\nSUB foo.> 1\r\nPUB foo.bar.baz 1\r\nx\r\nPUB foo 1\r\ny\r\n"),
     ("max payload exceeded", b"CONNECT {\"verbose\":false}\r\nPUB foo 1048577\r\n"),
     ("unknown verb", b"FOO bar\r\n"),
+    ("connect keys are case-insensitive", b"CONNECT {\"Verbose\":false}\r\nSUB a 1\r\n"),
+    ("connect null", b"CONNECT null\r\nSUB a 1\r\n"),
+    ("connect duplicate keys", b"CONNECT {\"verbose\":true,\"verbose\":false}\r\nSUB a 1\r\n"),
+    ("connect invalid utf8", b"CONNECT {\"verbose\":false,\"name\":\"a\xffb\"}\r\nSUB a 1\r\n"),
+    ("client INFO array closes", b"CONNECT {\"verbose\":false}\r\nINFO []\r\n"),
+    ("client INFO null", b"CONNECT {\"verbose\":false}\r\nINFO null\r\n"),
+    ("pedantic ignores whitespace in tokens", b"CONNECT {\"verbose\":false}\r\nSUB a\x0cb 1\r\nPUB a\x0cb 1\r\nx\r\n"),
+    ("reserved publish prefixes", b"CONNECT {\"verbose\":false}\r\nPUB _GR_.x 1\r\nx\r\nPUB a _R_.x 1\r\nx\r\n"),
 ];
 
 fn control_line_cases() -> Vec<(String, Vec<u8>)> {

@@ -206,3 +206,68 @@ async fn lame_duck_sends_ldm_info_and_stops_accepting() {
     assert!(refused);
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn subscription_limit_is_checked_before_duplicate_sid() {
+    let s = start(Options {
+        max_subscriptions: 1,
+        ..Options::default()
+    })
+    .await;
+    let mut c = connect(&s).await;
+    c.write_all(b"CONNECT {\"verbose\":false}\r\nSUB a 1\r\nSUB a 1\r\nPING\r\n")
+        .await
+        .expect("w");
+    let (out, _) = read_until(&mut c, "PONG\r\n").await;
+    assert_eq!(out, "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn busy_client_that_never_answers_pings_is_not_stale() {
+    let s = start(Options {
+        ping_interval: Duration::from_millis(200),
+        ping_max: 1,
+        ..Options::default()
+    })
+    .await;
+    let mut c = connect(&s).await;
+    c.write_all(b"CONNECT {\"verbose\":false}\r\n")
+        .await
+        .expect("w");
+    // Publish every 40 ms for 1.2 s, never sending PONG: activity suppresses PINGs once the
+    // first one was sent, so the connection is never declared stale.
+    for _ in 0..30 {
+        c.write_all(b"PUB x 1\r\ny\r\n").await.expect("still open");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    c.write_all(b"PING\r\n").await.expect("w");
+    let (out, closed) = read_until(&mut c, "PONG\r\n").await;
+    assert!(!closed, "{out}");
+    assert!(!out.contains("Stale"), "{out}");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn zero_limits_mean_defaults() {
+    let s = start(Options {
+        ping_interval: Duration::ZERO,
+        ping_max: 0,
+        max_payload: 0,
+        max_control_line: 0,
+        max_pending: 0,
+        write_deadline: Duration::ZERO,
+        ..Options::default()
+    })
+    .await;
+    let o = s.opts();
+    assert_eq!(o.max_payload, 1024 * 1024);
+    assert_eq!(o.ping_interval, Duration::from_secs(120));
+    let mut c = connect(&s).await;
+    c.write_all(b"CONNECT {\"verbose\":false}\r\nSUB x 1\r\nPUB x 1\r\ny\r\nPING\r\n")
+        .await
+        .expect("w");
+    let (out, _) = read_until(&mut c, "PONG\r\n").await;
+    assert_eq!(out, "MSG x 1 1\r\ny\r\nPONG\r\n");
+    s.shutdown().await;
+}

@@ -324,7 +324,11 @@ impl Conn {
             ClientOp::Ok => Ok(()),
             ClientOp::Connect(json) => self.connect(json),
             ClientOp::Info(json) => {
-                if serde_json::from_slice::<serde_json::Value>(json).is_err() {
+                let ok = matches!(
+                    serde_json::from_slice::<serde_json::Value>(json),
+                    Ok(serde_json::Value::Object(_) | serde_json::Value::Null)
+                );
+                if !ok {
                     tracing::error!("{} - bad INFO from client", self.shared.log_prefix());
                     self.shared.close(ClosedState::ProtocolViolation);
                     return Err(Stop);
@@ -357,6 +361,9 @@ impl Conn {
             self.drop_all_subs();
         }
         self.connect_received = true;
+        if !self.shared.connect_seen.swap(true, Ordering::AcqRel) {
+            self.shared.writer_wake.notify_one();
+        }
         let headers = !self.server.opts().no_header_support && opts.headers;
         self.parser.headers = headers;
         self.parser.pedantic = opts.pedantic;
@@ -480,12 +487,6 @@ impl Conn {
         let max_subs = self.max_subs;
         {
             let subs = self.shared.subs.lock().unwrap_or_else(|e| e.into_inner());
-            if subs.contains_key(sid) {
-                // The reference ignores a duplicate sid but still acknowledges it.
-                drop(subs);
-                self.reply_ok();
-                return;
-            }
             if max_subs > 0 && subs.len() as i64 >= max_subs {
                 drop(subs);
                 tracing::error!(
@@ -494,6 +495,12 @@ impl Conn {
                     wire::ERR_MAX_SUBSCRIPTIONS
                 );
                 self.send_err(wire::ERR_MAX_SUBSCRIPTIONS);
+                return;
+            }
+            if subs.contains_key(sid) {
+                // The reference ignores a duplicate sid but still acknowledges it.
+                drop(subs);
+                self.reply_ok();
                 return;
             }
         }
@@ -505,6 +512,7 @@ impl Conn {
             sid: sid.into(),
             max: Default::default(),
             delivered: Default::default(),
+            closed: Default::default(),
         });
         if self.account.sublist.insert(sub.clone()).is_err() {
             self.send_err(wire::ERR_INVALID_SUBJECT);
@@ -546,6 +554,7 @@ impl Conn {
             .map(|(_, s)| s)
             .collect();
         for s in subs {
+            s.close();
             self.account.sublist.remove(&s);
         }
     }
@@ -587,18 +596,21 @@ impl Conn {
 
     fn lookup(&mut self, subject: &[u8]) -> Arc<SubResult<Subscription>> {
         let sl = &self.account.sublist;
-        let generation = sl.generation();
-        if generation != self.pcache_gen {
+        let current = sl.generation();
+        if current != self.pcache_gen {
             self.pcache.clear();
-            self.pcache_gen = generation;
+            self.pcache_gen = current;
         } else if let Some(r) = self.pcache.get(subject) {
             return r.clone();
         }
-        let r = sl.match_subject(subject);
-        if self.pcache.len() >= PCACHE_MAX {
-            self.pcache.clear();
+        // Cache only a result computed at the generation the cache is stamped with.
+        let (generation, r) = sl.match_subject_gen(subject);
+        if generation == self.pcache_gen {
+            if self.pcache.len() >= PCACHE_MAX {
+                self.pcache.clear();
+            }
+            self.pcache.insert(subject.into(), r.clone());
         }
-        self.pcache.insert(subject.into(), r.clone());
         r
     }
 
@@ -671,7 +683,7 @@ impl Conn {
         }
         let bytes = sub
             .client
-            .deliver(&sub.sid, subject, reply, header_len, data);
+            .deliver(sub, &sub.sid, subject, reply, header_len, data);
         if max > 0 && n == max {
             let acc = self.account.clone();
             remove_sub(&acc, sub);
@@ -731,6 +743,7 @@ impl Conn {
 
 /// Remove a subscription from the index and from its owner's map (if still the same one).
 pub fn remove_sub(account: &Account, sub: &Arc<Subscription>) {
+    sub.close();
     account.sublist.remove(sub);
     let mut subs = sub.client.subs.lock().unwrap_or_else(|e| e.into_inner());
     if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, sub)) {

@@ -42,6 +42,17 @@ pub struct Subscription {
     /// Auto-unsubscribe after this many deliveries (0 = never).
     pub max: AtomicU64,
     pub delivered: AtomicU64,
+    /// Set (under the owner's `out` lock) when the subscription is removed, so a publisher
+    /// holding an older match result can never deliver after the UNSUB was acknowledged.
+    pub closed: AtomicBool,
+}
+
+impl Subscription {
+    /// Mark closed under the owner's outbound lock (deliveries check it under the same lock).
+    pub fn close(&self) {
+        let _out = self.client.out.lock().unwrap_or_else(|e| e.into_inner());
+        self.closed.store(true, Ordering::Release);
+    }
 }
 
 impl SubEntry for Subscription {
@@ -106,6 +117,8 @@ pub struct ClientShared {
     pub ping_sent_ms: AtomicU64,
     /// Authentication completed (stops the auth timer).
     pub authenticated: AtomicBool,
+    /// CONNECT was received (re-arms the first, short, PING).
+    pub connect_seen: AtomicBool,
     /// The permissions of the authenticated user, for checks made by other connections'
     /// readers at delivery time (subscribe deny, response grants).
     perms: RwLock<Option<Arc<Permissions>>>,
@@ -142,6 +155,7 @@ impl ClientShared {
             rtt_ns: AtomicU64::new(0),
             ping_sent_ms: AtomicU64::new(0),
             authenticated: AtomicBool::new(false),
+            connect_seen: AtomicBool::new(false),
             perms: RwLock::new(None),
             has_sub_deny: AtomicBool::new(false),
             has_resp: AtomicBool::new(false),
@@ -220,6 +234,7 @@ impl ClientShared {
     /// Append one message for subscription `sid`. Returns the bytes queued (0 if not delivered).
     pub fn deliver(
         &self,
+        sub: &Subscription,
         sid: &[u8],
         subject: &[u8],
         reply: Option<&[u8]>,
@@ -238,9 +253,22 @@ impl ClientShared {
             && self.has_resp.load(Ordering::Relaxed)
         {
             let mut replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
-            if replies.len() < MAX_REPLY_GRANTS {
-                replies.entry(r.into()).or_insert((0, Instant::now()));
+            if replies.len() >= MAX_REPLY_GRANTS {
+                // Prune grants that expired (`pruneReplyPerms`); if none did, forget the lot
+                // rather than refuse new requests forever.
+                let ttl = self
+                    .permissions()
+                    .and_then(|p| p.response)
+                    .and_then(|rp| rp.expires);
+                match ttl {
+                    Some(ttl) => replies.retain(|_, (_, since)| since.elapsed() <= ttl),
+                    None => replies.clear(),
+                }
+                if replies.len() >= MAX_REPLY_GRANTS {
+                    replies.clear();
+                }
             }
+            replies.entry(r.into()).or_insert((0, Instant::now()));
         }
         // Headers reach only connections that negotiated them; others get the payload alone.
         let (hdr, body) = match header_len {
@@ -249,6 +277,9 @@ impl ClientShared {
             None => (None, data),
         };
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if sub.closed.load(Ordering::Acquire) {
+            return 0;
+        }
         let before = out.buf.len();
         let estimate = subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + body.len() + 40;
         if out.pending + estimate > self.max_pending {

@@ -17,6 +17,8 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 /// Keep at most this much spare buffer capacity on an idle connection.
 const SPARE_KEEP: usize = 64 * 1024;
+/// How often RTT is re-measured (`DEFAULT_RTT_MEASUREMENT_INTERVAL`).
+const RTT_INTERVAL_MS: u64 = 3_600_000;
 
 /// Settings the writer needs.
 #[derive(Debug, Clone, Copy)]
@@ -32,11 +34,13 @@ pub struct WriterConfig {
 /// Run until the connection closes.
 pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterConfig) {
     let mut spare: Vec<u8> = Vec::new();
-    // The first PING comes early (at most 2s), randomized by up to 20%.
+    // Until CONNECT the ping timer runs at the full interval; CONNECT re-arms it so the first
+    // PING comes early (at most 2s), randomized by up to 20% (`setFirstPingTimer`).
     let first = cfg.first_ping.min(cfg.ping_interval);
     let jitter = first.as_nanos() as u64 / 5;
     let first = first + Duration::from_nanos(fastrand::u64(0..jitter.max(1)));
-    let mut next_ping = Instant::now() + first;
+    let mut next_ping = Instant::now() + cfg.ping_interval;
+    let mut first_armed = false;
     let mut auth_deadline = cfg.auth_timeout.map(|t| Instant::now() + t);
     loop {
         let auth_at = auth_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400));
@@ -54,6 +58,10 @@ pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterC
                 next_ping = Instant::now() + cfg.ping_interval;
                 ping_tick(&shared, &cfg);
             }
+        }
+        if !first_armed && shared.connect_seen.load(Ordering::Acquire) {
+            first_armed = true;
+            next_ping = next_ping.min(Instant::now() + first);
         }
         let closed = shared.is_closed();
         if let Err(reason) = flush(&shared, &mut wr, &mut spare, &cfg, closed).await {
@@ -97,7 +105,8 @@ async fn flush(
             out.pending = out.pending.saturating_sub(len);
         }
         spare.clear();
-        if spare.capacity() > SPARE_KEEP {
+        // Release a burst's buffer only once the connection has gone quiet.
+        if spare.capacity() > SPARE_KEEP && len < SPARE_KEEP / 8 {
             *spare = Vec::new();
         }
         match res {
@@ -130,7 +139,9 @@ fn ping_tick(shared: &ClientShared, cfg: &WriterConfig) {
         return;
     }
     let now = shared.now_ms();
-    let need_rtt = shared.rtt_ns.load(Ordering::Relaxed) == 0;
+    // RTT is wanted until a first PING was sent, and again an hour after the last one.
+    let sent = shared.ping_sent_ms.load(Ordering::Relaxed);
+    let need_rtt = sent == 0 || now.saturating_sub(sent) > RTT_INTERVAL_MS;
     let since_in = now.saturating_sub(shared.last_in_ms.load(Ordering::Relaxed));
     if !need_rtt && (since_in as u128) < cfg.ping_interval.as_millis() {
         tracing::debug!(
@@ -154,6 +165,6 @@ fn ping_tick(shared: &ClientShared, cfg: &WriterConfig) {
         return;
     }
     shared.pings_out.fetch_add(1, Ordering::Relaxed);
-    shared.ping_sent_ms.store(now, Ordering::Relaxed);
+    shared.ping_sent_ms.store(now.max(1), Ordering::Relaxed);
     shared.enqueue(wire::PING);
 }

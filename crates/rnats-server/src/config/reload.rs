@@ -105,6 +105,7 @@ pub fn try_reload(server: &Server) -> Result<Vec<String>, ReloadError> {
         tracing::warn!("{w}");
     }
     server.apply_overrides(&mut new);
+    new.baseline();
     new.validate()?;
     let changes = diff(&old, &new)?;
     // Keep the effective port (a random one stays what it was bound to).
