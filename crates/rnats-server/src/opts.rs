@@ -177,8 +177,7 @@ impl Options {
     /// negative (the reference's timer then fires at once).
     pub fn effective_auth_timeout(&self) -> Duration {
         match self.auth_timeout {
-            None => d::AUTH_TIMEOUT,
-            Some(t) if t == 0.0 => d::AUTH_TIMEOUT,
+            None | Some(0.0) => d::AUTH_TIMEOUT,
             Some(t) if t < 0.0 || !t.is_finite() => Duration::ZERO,
             Some(t) => Duration::from_secs_f64(t.min(1e9)),
         }

@@ -271,3 +271,55 @@ async fn zero_limits_mean_defaults() {
     assert_eq!(out, "MSG x 1 1\r\ny\r\nPONG\r\n");
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_producer_is_stalled_instead_of_cutting_a_slower_subscriber() {
+    let s = start(Options {
+        max_pending: 2 * 1024 * 1024,
+        max_payload: 64 * 1024,
+        ..Options::default()
+    })
+    .await;
+    let mut sub = connect(&s).await;
+    sub.write_all(b"CONNECT {\"verbose\":false}\r\nSUB flood 1\r\nPING\r\n")
+        .await
+        .expect("w");
+    let _ = read_until(&mut sub, "PONG\r\n").await;
+    let n = 24_000usize;
+    let frame = {
+        let mut f = b"PUB flood 1000\r\n".to_vec();
+        f.extend(std::iter::repeat_n(b'x', 1000));
+        f.extend_from_slice(b"\r\n");
+        f
+    };
+    let mut publisher = connect(&s).await;
+    publisher
+        .write_all(b"CONNECT {\"verbose\":false}\r\n")
+        .await
+        .expect("w");
+    let batch: Vec<u8> = frame.repeat(n);
+    let pub_task = tokio::spawn(async move {
+        publisher.write_all(&batch).await.expect("publish");
+        publisher
+    });
+    // A subscriber reading at a few MB/s, much slower than the publisher can write.
+    let expect = n * b"MSG flood 1 1000\r\n\r\n".len() + n * 1000;
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 256 * 1024];
+    while got < expect {
+        match timeout(Duration::from_secs(10), sub.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(k)) => got += k,
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let _publisher = pub_task.await.expect("join");
+    assert_eq!(got, expect, "the subscriber received everything");
+    assert_eq!(
+        s.stats
+            .slow_consumers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    s.shutdown().await;
+}

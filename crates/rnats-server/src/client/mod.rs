@@ -28,6 +28,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime};
 use tokio::sync::Notify;
 
+/// Reply subjects a connection may answer: replies used, when first seen.
+type ReplyGrants = FxHashMap<Box<[u8]>, (i64, Instant)>;
+
 /// At most this many pending reply grants per connection (bounded memory).
 const MAX_REPLY_GRANTS: usize = 64 * 1024;
 
@@ -119,13 +122,17 @@ pub struct ClientShared {
     pub authenticated: AtomicBool,
     /// CONNECT was received (re-arms the first, short, PING).
     pub connect_seen: AtomicBool,
+    /// Set when a delivery pushed the backlog over the stall threshold.
+    pub stalling: AtomicBool,
+    /// Signalled by the writer after each write, for producers waiting out a stall.
+    pub drained: Notify,
     /// The permissions of the authenticated user, for checks made by other connections'
     /// readers at delivery time (subscribe deny, response grants).
     perms: RwLock<Option<Arc<Permissions>>>,
     has_sub_deny: AtomicBool,
     has_resp: AtomicBool,
     /// Reply subjects this connection may answer (`allow_responses`): count used, first seen.
-    replies: Mutex<FxHashMap<Box<[u8]>, (i64, Instant)>>,
+    replies: Mutex<ReplyGrants>,
 }
 
 impl ClientShared {
@@ -156,6 +163,8 @@ impl ClientShared {
             ping_sent_ms: AtomicU64::new(0),
             authenticated: AtomicBool::new(false),
             connect_seen: AtomicBool::new(false),
+            stalling: AtomicBool::new(false),
+            drained: Notify::new(),
             perms: RwLock::new(None),
             has_sub_deny: AtomicBool::new(false),
             has_resp: AtomicBool::new(false),
@@ -292,7 +301,21 @@ impl ClientShared {
         out.pending += n;
         out.out_msgs += 1;
         out.out_bytes += body.len() as u64;
+        if out.pending > self.stall_threshold() {
+            self.stalling.store(true, Ordering::Relaxed);
+        }
         n
+    }
+
+    /// Pending bytes above which producers are slowed down (75% of `max_pending`).
+    pub fn stall_threshold(&self) -> usize {
+        self.max_pending / 4 * 3
+    }
+
+    /// Whether this connection's outbound backlog is above the stall threshold.
+    pub fn over_stall(&self) -> bool {
+        let out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        out.pending > self.stall_threshold()
     }
 
     /// Install the authenticated user's permissions.

@@ -17,6 +17,8 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 /// Keep at most this much spare buffer capacity on an idle connection.
 const SPARE_KEEP: usize = 64 * 1024;
+/// Largest single socket write.
+const WRITE_CHUNK: usize = 64 * 1024;
 /// How often RTT is re-measured (`DEFAULT_RTT_MEASUREMENT_INTERVAL`).
 const RTT_INTERVAL_MS: u64 = 3_600_000;
 
@@ -99,10 +101,19 @@ async fn flush(
         } else {
             cfg.write_deadline
         };
-        let res = timeout(deadline, wr.write_all(spare)).await;
-        {
-            let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
-            out.pending = out.pending.saturating_sub(len);
+        // Write in chunks and account for each, so producers stalled on this connection see
+        // its backlog shrink as it drains rather than only when a big batch completes.
+        let mut res = Ok(Ok(()));
+        for chunk in spare.chunks(WRITE_CHUNK) {
+            res = timeout(deadline, wr.write_all(chunk)).await;
+            {
+                let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
+                out.pending = out.pending.saturating_sub(chunk.len());
+            }
+            shared.drained.notify_waiters();
+            if !matches!(res, Ok(Ok(()))) {
+                break;
+            }
         }
         spare.clear();
         // Release a burst's buffer only once the connection has gone quiet.
