@@ -374,6 +374,79 @@ impl Server {
         tokio::spawn(conn.run(rd));
     }
 
+    /// After a reload changed `authorization`: re-check every authenticated client with what it
+    /// sent in CONNECT against the new rules (as the reference does). Clients that no longer
+    /// authenticate get `Authorization Violation` and are closed; the others get their new
+    /// permissions, and subscriptions those no longer allow are removed with the reference's
+    /// `(sid "…")` error. Returns how many clients were closed.
+    pub fn reauthorize(&self) -> usize {
+        let o = self.opts();
+        let mut closed = 0;
+        for c in self.clients() {
+            let snap = c
+                .auth_snapshot
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let Some((copts, nonce)) = snap else {
+                // Still authenticating: it will be checked against the new rules.
+                continue;
+            };
+            let decision = if o.auth_required() {
+                o.auth
+                    .authenticate(&crate::client::conn::credentials(&copts), nonce.as_deref())
+            } else {
+                Ok(rnats_auth::Identity {
+                    name: None,
+                    account: None,
+                    permissions: None,
+                })
+            };
+            match decision {
+                Err(r) => {
+                    tracing::error!("{} - authentication error{}", c.log_prefix(), r.presented);
+                    tracing::debug!(
+                        "{} - authentication failure reason after reload: {}",
+                        c.log_prefix(),
+                        r.reason.code()
+                    );
+                    c.enqueue_err(wire::ERR_AUTHORIZATION_VIOLATION);
+                    c.close(ClosedState::AuthenticationViolation);
+                    closed += 1;
+                }
+                Ok(id) => {
+                    let perms = id.permissions.map(Arc::new);
+                    c.set_permissions(perms.clone());
+                    if let Some(p) = perms {
+                        let subs: Vec<_> = c
+                            .subs
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .values()
+                            .cloned()
+                            .collect();
+                        for sub in subs {
+                            if p.can_subscribe(&sub.subject, sub.queue.as_deref()) {
+                                continue;
+                            }
+                            crate::client::conn::remove_sub(&self.gacc, &sub);
+                            c.enqueue_err(&format!(
+                                "{} (sid {})",
+                                wire::permissions_violation_subscription(
+                                    &sub.subject,
+                                    sub.queue.as_deref()
+                                ),
+                                wire::go_quote(&sub.sid)
+                            ));
+                        }
+                    }
+                    c.writer_wake.notify_one();
+                }
+            }
+        }
+        closed
+    }
+
     /// A receiver that flips to `true` when the server shuts down.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown_tx.subscribe()

@@ -63,3 +63,83 @@ async fn reload_applies_refuses_and_keeps_old() {
     s.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+async fn read_until(c: &mut tokio::net::TcpStream, needle: &str) -> (String, bool) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if String::from_utf8_lossy(&got).contains(needle) {
+            return (String::from_utf8_lossy(&got).into_owned(), false);
+        }
+        match tokio::time::timeout(std::time::Duration::from_secs(5), c.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("timed out; got {:?}", String::from_utf8_lossy(&got)),
+        }
+    }
+}
+
+async fn login(s: &Server, user: &str, pass: &str) -> (tokio::net::TcpStream, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut c = tokio::net::TcpStream::connect(s.client_addr)
+        .await
+        .expect("connect");
+    let _ = read_until(&mut c, "\r\n").await;
+    c.write_all(
+        format!("CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"{pass}\"}}\r\nSUB foo 1\r\nSUB bar 2\r\nPING\r\n")
+            .as_bytes(),
+    )
+    .await
+    .expect("w");
+    let (out, _) = read_until(&mut c, "\r\n").await;
+    (c, out)
+}
+
+#[tokio::test]
+async fn reload_reauthorizes_live_clients() {
+    let dir = std::env::temp_dir().join(format!("rnats-reload-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("a.conf");
+    let write = |alice: &str, bob_sub: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "host: 127.0.0.1\nport: -1\nauthorization {{ users: [\n  {{user: alice, password: {alice}}}\n  {{user: bob, password: pw, permissions: {{subscribe: {bob_sub}}}}}\n] }}\n"
+            ),
+        )
+        .expect("w");
+    };
+    write("old", "[\"foo\", \"bar\"]");
+    let mut o = Options::default();
+    config::load_file(&conf, &mut o).expect("load");
+    let s = Server::start(o).await.expect("start");
+    let (mut alice, out) = login(&s, "alice", "old").await;
+    assert_eq!(out, "PONG\r\n");
+    let (mut bob, out) = login(&s, "bob", "pw").await;
+    assert_eq!(out, "PONG\r\n");
+
+    // alice's password changes; bob loses the right to subscribe to foo.
+    write("new", "[\"bar\"]");
+    let changes = try_reload(&s).expect("reload");
+    assert!(
+        changes.contains(&"authorization".to_string()),
+        "{changes:?}"
+    );
+    let (out, closed) = read_until(&mut alice, "\u{0}never").await;
+    assert!(closed);
+    assert_eq!(out, "-ERR 'Authorization Violation'\r\n");
+    let (out, closed) = read_until(&mut bob, "(sid \"1\")'\r\n").await;
+    assert!(!closed);
+    assert_eq!(
+        out,
+        "-ERR 'Permissions Violation for Subscription to \"foo\" (sid \"1\")'\r\n"
+    );
+    // bob keeps his other subscription; new logins follow the new file.
+    assert_eq!(s.num_subscriptions(), 1);
+    let (_, out) = login(&s, "alice", "old").await;
+    assert_eq!(out, "-ERR 'Authorization Violation'\r\n");
+    let (_, out) = login(&s, "alice", "new").await;
+    assert_eq!(out, "PONG\r\n");
+    s.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -63,8 +63,10 @@ pub struct Conn {
     needs_auth: bool,
     /// The nonce sent in this connection's INFO (nkey challenge).
     nonce: Option<String>,
-    /// The authenticated user's permissions (`None`: unrestricted).
+    /// The authenticated user's permissions (`None`: unrestricted), and the `perms_gen` they
+    /// were read at.
     perms: Option<Arc<Permissions>>,
+    perms_gen: u64,
     /// A CONNECT whose authentication runs off the reactor (bcrypt).
     pending: Option<ConnectOptions>,
     /// Subscribers whose backlog passed the stall threshold during this read.
@@ -96,6 +98,7 @@ impl Conn {
             needs_auth,
             nonce,
             perms: None,
+            perms_gen: 0,
             pending: None,
             stalled: Vec::new(),
             server,
@@ -480,8 +483,14 @@ impl Conn {
             Ok(id) => {
                 self.needs_auth = false;
                 self.parser.expect_connect = false;
-                self.perms = id.permissions.map(Arc::new);
-                self.shared.set_permissions(self.perms.clone());
+                self.shared.set_permissions(id.permissions.map(Arc::new));
+                self.refresh_perms();
+                *self
+                    .shared
+                    .auth_snapshot
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) =
+                    Some((self.opts.clone(), self.nonce.clone()));
                 self.shared.authenticated.store(true, Ordering::Release);
                 Ok(())
             }
@@ -501,7 +510,17 @@ impl Conn {
         }
     }
 
+    /// Re-read the permissions if a reload changed them.
+    fn refresh_perms(&mut self) {
+        let g = self.shared.perms_gen.load(Ordering::Acquire);
+        if g != self.perms_gen {
+            self.perms = self.shared.permissions();
+            self.perms_gen = g;
+        }
+    }
+
     fn subscribe(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) {
+        self.refresh_perms();
         if let Some(p) = &self.perms
             && !p.can_subscribe(subject, queue)
         {
@@ -601,6 +620,7 @@ impl Conn {
     /// The reference's publish checks, in order: reserved subject prefixes, permissions
     /// (with response grants), reserved reply prefixes. Violations keep the connection.
     fn may_publish(&mut self, subject: &[u8], reply: Option<&[u8]>) -> bool {
+        self.refresh_perms();
         let denied = subject.starts_with(b"_GR_.")
             || self.perms.as_ref().is_some_and(|p| {
                 !p.can_publish(subject)
@@ -797,7 +817,7 @@ pub fn remove_sub(account: &Account, sub: &Arc<Subscription>) {
     }
 }
 
-fn credentials(o: &ConnectOptions) -> Credentials<'_> {
+pub(crate) fn credentials(o: &ConnectOptions) -> Credentials<'_> {
     Credentials {
         user: o.user.as_deref(),
         pass: o.pass.as_deref(),

@@ -131,6 +131,11 @@ pub struct ClientShared {
     perms: RwLock<Option<Arc<Permissions>>>,
     has_sub_deny: AtomicBool,
     has_resp: AtomicBool,
+    /// Bumped whenever `perms` changes (a reload), so the reader refreshes its copy.
+    pub perms_gen: AtomicU64,
+    /// What the client authenticated with (CONNECT) and the nonce it was challenged with:
+    /// a reload that changes `authorization` re-checks live clients against the new rules.
+    pub auth_snapshot: Mutex<Option<(rnats_proto::ConnectOptions, Option<String>)>>,
     /// Reply subjects this connection may answer (`allow_responses`): count used, first seen.
     replies: Mutex<ReplyGrants>,
 }
@@ -168,6 +173,8 @@ impl ClientShared {
             perms: RwLock::new(None),
             has_sub_deny: AtomicBool::new(false),
             has_resp: AtomicBool::new(false),
+            perms_gen: AtomicU64::new(0),
+            auth_snapshot: Mutex::new(None),
             replies: Mutex::new(FxHashMap::default()),
         }
     }
@@ -329,6 +336,7 @@ impl ClientShared {
             Ordering::Relaxed,
         );
         *self.perms.write().unwrap_or_else(|e| e.into_inner()) = p;
+        self.perms_gen.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The authenticated user's permissions, if restricted.

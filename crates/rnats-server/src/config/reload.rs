@@ -6,7 +6,8 @@
 //! What a reload changes: logging (debug, trace, logtime), limits and timers used by connections
 //! accepted afterwards (max_connections, max_payload, max_control_line, max_subscriptions,
 //! ping_interval, ping_max, write_deadline, max_pending), lame duck timings, tags, and the pid and
-//! ports files. Authorization joins this list with the auth issue.
+//! ports files, and `authorization` (users, passwords, tokens, nkeys, permissions, timeout):
+//! live clients are re-checked with what they sent in CONNECT, as the reference does.
 
 use super::{digest, load_file};
 use crate::opts::Options;
@@ -117,8 +118,17 @@ pub fn try_reload(server: &Server) -> Result<Vec<String>, ReloadError> {
         utc: new.logtime_utc,
         file: new.log_file.clone(),
     };
+    let auth_changed = old.auth != new.auth || old.auth_timeout != new.auth_timeout;
     server.set_opts(new);
     crate::logging::reconfigure(&log);
+    let mut changes = changes;
+    if auth_changed {
+        changes.push("authorization".to_string());
+        let closed = server.reauthorize();
+        if closed > 0 {
+            tracing::info!("Closed {closed} client(s) whose credentials no longer authenticate");
+        }
+    }
     for c in &changes {
         tracing::info!("Reloaded: {c}");
     }
