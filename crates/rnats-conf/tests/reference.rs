@@ -16,28 +16,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn reference_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("NATS_REFERENCE_BIN") {
-        return PathBuf::from(p);
-    }
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/reference-server");
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    assert!(
-        path.is_file(),
-        "reference binary {} not found",
-        path.display()
-    );
-    path
+    rnats_testkit::reference_server_path()
 }
 
 fn sha256_hex(data: &[u8]) -> String {

@@ -13,25 +13,26 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
 }
 
-/// A valid subject (wildcards allowed): non-empty, no empty token, no whitespace, `>` only as
-/// the last token (`isValidSubject`).
-pub fn is_valid_subject(subject: &[u8]) -> bool {
+/// Walk the tokens: no empty token, nothing after a `>` token, and (when `no_space`) no
+/// whitespace inside tokens.
+fn valid_tokens(subject: &[u8], no_space: bool) -> bool {
     if subject.is_empty() {
         return false;
     }
     let mut saw_fwc = false;
     for tok in subject.split(|&b| b == TSEP) {
-        if saw_fwc || tok.is_empty() {
+        if saw_fwc || tok.is_empty() || (no_space && tok.iter().any(|&b| is_space(b))) {
             return false;
         }
-        if tok.iter().any(|&b| is_space(b)) {
-            return false;
-        }
-        if tok == [FWC] {
-            saw_fwc = true;
-        }
+        saw_fwc = tok == [FWC];
     }
     true
+}
+
+/// A valid subject (wildcards allowed): non-empty, no empty token, no whitespace, `>` only as
+/// the last token (`isValidSubject`).
+pub fn is_valid_subject(subject: &[u8]) -> bool {
+    valid_tokens(subject, true)
 }
 
 /// A valid literal (publish) subject, as pedantic mode checks it (`IsValidLiteralSubject`):
@@ -47,19 +48,7 @@ pub fn is_valid_literal_subject(subject: &[u8]) -> bool {
 /// What the subscription index accepts (`Sublist.Insert`): no empty token and nothing after `>`.
 /// Whitespace cannot occur because the protocol splits arguments on it.
 pub fn is_valid_sub_subject(subject: &[u8]) -> bool {
-    if subject.is_empty() {
-        return false;
-    }
-    let mut saw_fwc = false;
-    for tok in subject.split(|&b| b == TSEP) {
-        if saw_fwc || tok.is_empty() {
-            return false;
-        }
-        if tok == [FWC] {
-            saw_fwc = true;
-        }
-    }
-    true
+    valid_tokens(subject, false)
 }
 
 /// Whether the (possibly wildcard) `filter` matches the literal `subject`. A subject with an empty

@@ -2,9 +2,8 @@
 //! scripts go to rnats-server and to the reference nats-server 2.15; the bytes that come back
 //! must be identical after masking INFO lines (ids, nonces).
 
-use rnats_testkit::{Raw, ServerProcess, mask, reference_server_path};
+use rnats_testkit::{ServerProcess, exchange, reference_server_path};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 struct Case {
     name: &'static str,
@@ -74,26 +73,6 @@ const CASES: &[Case] = &[
         ],
     },
 ];
-
-fn exchange(port: u16, script: &[u8]) -> String {
-    let mut raw = Raw::connect(port);
-    let _info = raw.read_info();
-    raw.send(script);
-    raw.send(b"PING\r\n");
-    let until = Instant::now() + Duration::from_secs(4);
-    let mut got = Vec::new();
-    loop {
-        let (b, closed) = raw.read_for(Duration::from_millis(50));
-        got.extend_from_slice(&b);
-        if closed || got.ends_with(b"PONG\r\n") || Instant::now() > until {
-            if closed {
-                got.extend_from_slice(b"<closed>");
-            }
-            break;
-        }
-    }
-    mask(&got)
-}
 
 #[test]
 fn auth_wire_matches_reference() {

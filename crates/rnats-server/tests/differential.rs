@@ -3,9 +3,8 @@
 //! masking INFO lines (ids, ports, nonces). Each case ends with a PING so the read stops at the
 //! PONG when the connection survives, or at EOF when the server closed it.
 
-use rnats_testkit::{Raw, ServerProcess, mask, reference_server_path};
+use rnats_testkit::{ServerProcess, exchange, reference_server_path};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 const CASES: &[(&str, &[u8])] = &[
     ("basic pub/sub", b"CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPUB foo 5\r\nhello\r\nPUB foo r 0\r\n\r\n"),
@@ -74,36 +73,6 @@ fn control_line_cases() -> Vec<(String, Vec<u8>)> {
         v.push((format!("control line {n}"), b));
     }
     v
-}
-
-fn exchange(port: u16, script: &[u8]) -> String {
-    let mut raw = Raw::connect(port);
-    let _info = raw.read_info();
-    raw.send(script);
-    let _ = raw.stream.write_all_ping();
-    let until = Instant::now() + Duration::from_secs(3);
-    let mut got = Vec::new();
-    loop {
-        let (b, closed) = raw.read_for(Duration::from_millis(50));
-        got.extend_from_slice(&b);
-        if closed || got.ends_with(b"PONG\r\n") || Instant::now() > until {
-            if closed {
-                got.extend_from_slice(b"<closed>");
-            }
-            break;
-        }
-    }
-    mask(&got)
-}
-
-trait PingExt {
-    fn write_all_ping(&mut self) -> std::io::Result<()>;
-}
-impl PingExt for std::net::TcpStream {
-    fn write_all_ping(&mut self) -> std::io::Result<()> {
-        use std::io::Write;
-        self.write_all(b"PING\r\n")
-    }
 }
 
 #[test]

@@ -262,6 +262,29 @@ impl Raw {
     }
 }
 
+/// Send `script` plus a PING on a fresh connection (after reading INFO) and collect everything
+/// the server answers until its PONG, or until it closes the connection (then `<closed>` is
+/// appended); the result is [`mask`]ed for comparison between servers.
+pub fn exchange(port: u16, script: &[u8]) -> String {
+    let mut raw = Raw::connect(port);
+    let _info = raw.read_info();
+    raw.send(script);
+    raw.send(b"PING\r\n");
+    let until = Instant::now() + Duration::from_secs(4);
+    let mut got = Vec::new();
+    loop {
+        let (b, closed) = raw.read_for(Duration::from_millis(50));
+        got.extend_from_slice(&b);
+        if closed || got.ends_with(b"PONG\r\n") || Instant::now() > until {
+            if closed {
+                got.extend_from_slice(b"<closed>");
+            }
+            break;
+        }
+    }
+    mask(&got)
+}
+
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     if n.is_empty() {
         return Some(0);
