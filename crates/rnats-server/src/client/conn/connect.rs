@@ -1,0 +1,151 @@
+//! CONNECT handling for the reader: options, authentication (inline, or off the reactor when
+//! bcrypt is involved), and the checks the reference makes after it, in its order.
+
+use super::{Conn, Stop};
+use crate::client::ClosedState;
+use rnats_auth::Rejection;
+use rnats_auth::static_auth::Credentials;
+use rnats_proto::{ConnectOptions, wire};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+impl Conn {
+    pub(super) fn connect(&mut self, json: &[u8]) -> Result<(), Stop> {
+        let opts = match ConnectOptions::parse(json) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!("{} - {e}", self.shared.log_prefix());
+                self.shared.close(ClosedState::ProtocolViolation);
+                return Err(Stop);
+            }
+        };
+        if self.connect_received {
+            // A second CONNECT starts over: existing subscriptions are dropped.
+            self.drop_all_subs();
+        }
+        self.connect_received = true;
+        if !self.shared.connect_seen.swap(true, Ordering::AcqRel) {
+            self.shared.writer_wake.notify_one();
+        }
+        let headers = !self.server.opts().no_header_support && opts.headers;
+        self.parser.headers = headers;
+        self.parser.pedantic = opts.pedantic;
+        self.parser.expect_connect = false;
+        self.shared.headers.store(headers, Ordering::Relaxed);
+        self.shared.echo.store(opts.echo, Ordering::Relaxed);
+        self.shared
+            .proto_info
+            .store(opts.protocol >= 1, Ordering::Relaxed);
+        {
+            let mut m = self.shared.meta.lock().unwrap_or_else(|e| e.into_inner());
+            m.name = opts.name.clone().unwrap_or_default();
+            m.lang = opts.lang.clone().unwrap_or_default();
+            m.version = opts.version.clone().unwrap_or_default();
+        }
+        if self.needs_auth {
+            let o = self.server.opts();
+            let creds = credentials(&opts);
+            if o.auth.may_be_slow(&creds) {
+                self.pending = Some(opts);
+                return Ok(());
+            }
+            let decision = o.auth.authenticate(&creds, self.nonce.as_deref());
+            return self.finish_connect(opts, decision);
+        }
+        self.finish_connect(opts, Ok(anonymous()))
+    }
+
+    /// Apply an authentication decision for a CONNECT, then the rest of its checks.
+    pub(super) fn finish_connect(
+        &mut self,
+        opts: ConnectOptions,
+        decision: Result<rnats_auth::Identity, Rejection>,
+    ) -> Result<(), Stop> {
+        self.opts = opts.clone();
+        if self.needs_auth {
+            self.authenticated(decision)?;
+        }
+        let account_requested = opts.account.is_some() || opts.new_account;
+        let (protocol, no_responders) = (opts.protocol, opts.no_responders);
+        let headers = self.parser.headers;
+        if account_requested {
+            tracing::error!(
+                "{} - {}",
+                self.shared.log_prefix(),
+                wire::ERR_AUTHORIZATION_VIOLATION
+            );
+            return self.fail(
+                wire::ERR_AUTHORIZATION_VIOLATION,
+                ClosedState::AuthenticationViolation,
+            );
+        }
+        if !(0..=1).contains(&protocol) {
+            return self.fail(
+                wire::ERR_INVALID_CLIENT_PROTOCOL,
+                ClosedState::BadClientProtocolVersion,
+            );
+        }
+        if no_responders && !headers {
+            return self.fail(
+                wire::ERR_NO_RESPONDERS_REQUIRES_HEADERS,
+                ClosedState::NoRespondersRequiresHeaders,
+            );
+        }
+        self.reply_ok();
+        Ok(())
+    }
+
+    /// Record a successful authentication, or reject the client.
+    pub(super) fn authenticated(
+        &mut self,
+        decision: Result<rnats_auth::Identity, Rejection>,
+    ) -> Result<(), Stop> {
+        match decision {
+            Ok(id) => {
+                self.needs_auth = false;
+                self.parser.expect_connect = false;
+                self.shared.set_permissions(id.permissions.map(Arc::new));
+                self.refresh_perms();
+                *self
+                    .shared
+                    .auth_snapshot
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) =
+                    Some((self.opts.clone(), self.nonce.clone()));
+                self.shared.authenticated.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(r) => {
+                let p = self.shared.log_prefix();
+                tracing::error!("{p} - authentication error{}", r.presented);
+                tracing::debug!(
+                    "{p} - authentication failure reason: {} ({})",
+                    r.reason.code(),
+                    r.reason
+                );
+                self.fail(
+                    wire::ERR_AUTHORIZATION_VIOLATION,
+                    ClosedState::AuthenticationViolation,
+                )
+            }
+        }
+    }
+}
+
+pub(crate) fn credentials(o: &ConnectOptions) -> Credentials<'_> {
+    Credentials {
+        user: o.user.as_deref(),
+        pass: o.pass.as_deref(),
+        token: o.auth_token.as_deref(),
+        nkey: o.nkey.as_deref(),
+        sig: o.sig.as_deref(),
+    }
+}
+
+pub(super) fn anonymous() -> rnats_auth::Identity {
+    rnats_auth::Identity {
+        name: None,
+        account: None,
+        permissions: None,
+    }
+}
