@@ -31,6 +31,8 @@ pub struct Options {
     /// `authorization { timeout }` in seconds: unset or 0 = the default (2s), negative = every
     /// client times out at once (as the reference does; a warning is logged at startup).
     pub auth_timeout: Option<f64>,
+    /// Accounts defined in the configuration (besides the global `$G`).
+    pub accounts: Vec<String>,
     /// Static authentication (token, user/password, users and nkeys).
     pub auth: rnats_auth::StaticAuth,
     pub lame_duck_duration: Duration,
@@ -68,6 +70,7 @@ impl Default for Options {
             ping_max: d::PING_MAX,
             write_deadline: d::WRITE_DEADLINE,
             auth_timeout: None,
+            accounts: Vec::new(),
             auth: rnats_auth::StaticAuth::default(),
             lame_duck_duration: d::LAME_DUCK_DURATION,
             lame_duck_grace_period: d::LAME_DUCK_GRACE_PERIOD,

@@ -44,6 +44,8 @@ pub struct Server {
     pub start: SystemTime,
     pub stats: Arc<ServerStats>,
     gacc: Arc<Account>,
+    /// Accounts by name (`$G` included); created on first use after a reload adds one.
+    accounts: RwLock<FxHashMap<String, Arc<Account>>>,
     clients: Mutex<FxHashMap<u64, Arc<ClientShared>>>,
     next_cid: AtomicU64,
     next_sid: AtomicU64,
@@ -184,8 +186,16 @@ impl Server {
             source,
         })?;
         let (shutdown_tx, _) = watch::channel(false);
+        let cache = !opts.disable_sublist_cache;
+        let gacc = Arc::new(Account::new(d::GLOBAL_ACCOUNT, cache));
+        let mut accounts = FxHashMap::default();
+        accounts.insert(d::GLOBAL_ACCOUNT.to_string(), gacc.clone());
+        for name in &opts.accounts {
+            accounts.insert(name.clone(), Arc::new(Account::new(name, cache)));
+        }
         let server = Arc::new(Server {
-            gacc: Arc::new(Account::new(d::GLOBAL_ACCOUNT, !opts.disable_sublist_cache)),
+            gacc,
+            accounts: RwLock::new(accounts),
             id,
             name,
             start: SystemTime::now(),
@@ -242,6 +252,26 @@ impl Server {
         o.auth_required() && o.auth.no_auth_user.is_none()
     }
 
+    /// The account named `name` (`None`: the global account), created if a reload added it.
+    pub fn account(&self, name: Option<&str>) -> Arc<Account> {
+        let name = name.unwrap_or(d::GLOBAL_ACCOUNT);
+        if let Some(a) = self
+            .accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return a.clone();
+        }
+        let cache = !self.opts().disable_sublist_cache;
+        self.accounts
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(Account::new(name, cache)))
+            .clone()
+    }
+
     /// A fresh subscription id.
     pub fn next_sub_id(&self) -> u64 {
         self.next_sid.fetch_add(1, Ordering::Relaxed)
@@ -262,7 +292,10 @@ impl Server {
 
     /// Total subscriptions across accounts.
     pub fn num_subscriptions(&self) -> usize {
-        self.gacc.sublist.count()
+        self.accounts
+            .read()
+            .map(|a| a.values().map(|acc| acc.sublist.count()).sum())
+            .unwrap_or(0)
     }
 
     pub(crate) fn remove_client(&self, cid: u64) {
@@ -415,6 +448,13 @@ impl Server {
                     closed += 1;
                 }
                 Ok(id) => {
+                    let current = c.account();
+                    if current.name != id.account.as_deref().unwrap_or(d::GLOBAL_ACCOUNT) {
+                        // The user moved to another account: closed without an error.
+                        c.close(ClosedState::AuthenticationViolation);
+                        closed += 1;
+                        continue;
+                    }
                     let perms = id.permissions.map(Arc::new);
                     c.set_permissions(perms.clone());
                     if let Some(p) = perms {
@@ -429,7 +469,7 @@ impl Server {
                             if p.can_subscribe(&sub.subject, sub.queue.as_deref()) {
                                 continue;
                             }
-                            crate::client::conn::remove_sub(&self.gacc, &sub);
+                            crate::client::conn::remove_sub(&current, &sub);
                             c.enqueue_err(&format!(
                                 "{} (sid {})",
                                 wire::permissions_violation_subscription(

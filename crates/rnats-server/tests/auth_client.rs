@@ -247,3 +247,37 @@ async fn no_auth_user_hides_auth_required_but_keeps_the_timer() {
     assert_eq!(out, "-ERR 'Authentication Timeout'\r\n");
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn accounts_are_isolated() {
+    let dir = std::env::temp_dir().join(format!("rnats-acc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("acc.conf");
+    std::fs::write(
+        &conf,
+        "host: 127.0.0.1\nport: -1\naccounts {\n  A { users: [{user: a1, password: p}, {user: a2, password: p}] }\n  B { users: [{user: b, password: p}] }\n}\n",
+    )
+    .expect("w");
+    let mut o = Options::default();
+    rnats_server::config::load_file(&conf, &mut o).expect("load");
+    let s = Server::start(o).await.expect("start");
+    let login = |u: &str| async_nats::ConnectOptions::with_user_and_password(u.into(), "p".into());
+    let a1 = try_connect(&s, login("a1")).await.expect("a1");
+    let a2 = try_connect(&s, login("a2")).await.expect("a2");
+    let b = try_connect(&s, login("b")).await.expect("b");
+    let mut in_a = a2.subscribe(">").await.expect("sub");
+    let mut in_b = b.subscribe(">").await.expect("sub");
+    a2.flush().await.expect("flush");
+    b.flush().await.expect("flush");
+    a1.publish("news", "for A".into()).await.expect("pub");
+    a1.flush().await.expect("flush");
+    let m = timeout(T, in_a.next()).await.expect("t").expect("msg");
+    assert_eq!(&m.payload[..], b"for A");
+    assert!(
+        timeout(Duration::from_millis(200), in_b.next())
+            .await
+            .is_err()
+    );
+    s.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

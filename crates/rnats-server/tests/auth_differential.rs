@@ -66,6 +66,15 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "accounts with default permissions",
+        conf: "accounts {\n  A { users: [{user: a, password: a}], default_permissions: {publish: [\"ok\"]} }\n  B { users: [{user: b, password: b}] }\n}",
+        scripts: &[
+            b"CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"a\"}\r\nSUB x 1\r\nPUB ok 1\r\nx\r\nPUB no 1\r\nx\r\n",
+            b"CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"b\"}\r\nSUB no 1\r\nPUB no 1\r\nx\r\n",
+            b"CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"a\"}\r\n",
+        ],
+    },
+    Case {
         name: "reserved subjects",
         conf: "port: 4222",
         scripts: &[

@@ -84,6 +84,7 @@ impl Conn {
         let needs_auth = o.auth_required();
         // With no_auth_user, a first op other than CONNECT authenticates as that user.
         parser.expect_connect = needs_auth && o.auth.no_auth_user.is_none();
+        shared.set_account(server.global_account());
         Conn {
             account: server.global_account(),
             shared,

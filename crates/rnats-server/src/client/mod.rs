@@ -136,6 +136,8 @@ pub struct ClientShared {
     /// What the client authenticated with (CONNECT) and the nonce it was challenged with:
     /// a reload that changes `authorization` re-checks live clients against the new rules.
     pub auth_snapshot: Mutex<Option<(rnats_proto::ConnectOptions, Option<String>)>>,
+    /// The account this connection is bound to.
+    account: RwLock<Option<Arc<crate::account::Account>>>,
     /// Reply subjects this connection may answer (`allow_responses`): count used, first seen.
     replies: Mutex<ReplyGrants>,
 }
@@ -175,6 +177,7 @@ impl ClientShared {
             has_resp: AtomicBool::new(false),
             perms_gen: AtomicU64::new(0),
             auth_snapshot: Mutex::new(None),
+            account: RwLock::new(None),
             replies: Mutex::new(FxHashMap::default()),
         }
     }
@@ -323,6 +326,25 @@ impl ClientShared {
     pub fn over_stall(&self) -> bool {
         let out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         out.pending > self.stall_threshold()
+    }
+
+    /// Bind the connection to an account.
+    pub fn set_account(&self, a: Arc<crate::account::Account>) {
+        *self.account.write().unwrap_or_else(|e| e.into_inner()) = Some(a);
+    }
+
+    /// The bound account (the global account until authentication binds another).
+    pub fn account(&self) -> Arc<crate::account::Account> {
+        self.account
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| {
+                Arc::new(crate::account::Account::new(
+                    crate::defaults::GLOBAL_ACCOUNT,
+                    false,
+                ))
+            })
     }
 
     /// Install the authenticated user's permissions.

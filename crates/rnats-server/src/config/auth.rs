@@ -175,7 +175,7 @@ pub fn permissions(cx: &mut Ctx, e: &Entry) -> Option<Permissions> {
     Some(p)
 }
 
-fn users(cx: &mut Ctx, e: &Entry, block: &mut AuthBlock) {
+fn users(cx: &mut Ctx, e: &Entry, a: &mut StaticAuth, account: Option<&str>) {
     let Some(list) = e.value.as_array() else {
         cx.err(e, "Expected users field to be an array");
         return;
@@ -185,11 +185,11 @@ fn users(cx: &mut Ctx, e: &Entry, block: &mut AuthBlock) {
             item_err(cx, item, "Expected user entry to be a map/struct");
             continue;
         };
-        user_entry(cx, item, m, block);
+        user_entry(cx, item, m, a, account);
     }
 }
 
-fn user_entry(cx: &mut Ctx, item: &Item, m: &Map, block: &mut AuthBlock) {
+fn user_entry(cx: &mut Ctx, item: &Item, m: &Map, a: &mut StaticAuth, account: Option<&str>) {
     let (mut nkey, mut name, mut pass, mut perms) = (None, None, None, None);
     for k in m.iter() {
         match k.key.to_ascii_lowercase().as_str() {
@@ -202,7 +202,7 @@ fn user_entry(cx: &mut Ctx, item: &Item, m: &Map, block: &mut AuthBlock) {
             _ => cx.err(k, format!("unknown field {:?}", k.key)),
         }
     }
-    let a = &mut block.auth;
+    let account = account.map(str::to_string);
     match (nkey, name) {
         (None, None) => item_err(cx, item, "User entry requires a user"),
         (Some(k), n) => {
@@ -218,7 +218,7 @@ fn user_entry(cx: &mut Ctx, item: &Item, m: &Map, block: &mut AuthBlock) {
                     NkeyUser {
                         nkey: k,
                         permissions: perms,
-                        account: None,
+                        account,
                     },
                 );
             }
@@ -233,7 +233,7 @@ fn user_entry(cx: &mut Ctx, item: &Item, m: &Map, block: &mut AuthBlock) {
                         username: n,
                         password: pass.unwrap_or_default(),
                         permissions: perms,
-                        account: None,
+                        account,
                     },
                 );
             }
@@ -282,7 +282,7 @@ pub fn authorization(cx: &mut Ctx, e: &Entry) -> AuthBlock {
                 }
                 block.timeout = Some(at);
             }
-            "users" => users(cx, k, &mut block),
+            "users" => users(cx, k, &mut block.auth, None),
             "default_permission" | "default_permissions" | "permissions" => {
                 defaults = permissions(cx, k)
             }
@@ -324,4 +324,98 @@ pub fn has_plaintext(a: &StaticAuth) -> bool {
     a.token.as_deref().is_some_and(plain)
         || a.user.as_ref().is_some_and(|(_, p)| plain(p))
         || a.users.values().any(|u| plain(&u.password))
+}
+
+/// The global account's name, reserved.
+const GLOBAL: &str = "$G";
+
+/// Parse `accounts {}` (map form with users and default permissions, or a list of names) into
+/// `auth` (users bound to their account) and the list of account names.
+pub fn accounts(cx: &mut Ctx, e: &Entry, auth: &mut StaticAuth, names: &mut Vec<String>) {
+    let mut add_name = |cx: &mut Ctx, pos: &dyn Fn(&mut Ctx, String), n: &str| {
+        if n == GLOBAL {
+            pos(cx, format!("{n:?} is a Reserved Account"));
+            false
+        } else if names.iter().any(|x| x == n) {
+            pos(cx, format!("Duplicate Account Entry: {n}"));
+            false
+        } else {
+            names.push(n.to_string());
+            true
+        }
+    };
+    match &e.value.value {
+        Value::Array(list) => {
+            for item in list {
+                match item.as_str() {
+                    Some(n) => {
+                        add_name(cx, &|cx, m| item_err(cx, item, m), n);
+                    }
+                    None => item_err(cx, item, "Expected account name to be a string"),
+                }
+            }
+        }
+        Value::Map(m) => {
+            for acc in m.iter() {
+                if acc.used_as_variable {
+                    continue;
+                }
+                let Some(am) = acc.value.as_map() else {
+                    cx.err(acc, "Expected map entries for accounts");
+                    continue;
+                };
+                if !add_name(cx, &|cx, msg| cx.err(acc, msg), &acc.key) {
+                    continue;
+                }
+                let mut local = StaticAuth::default();
+                let mut defaults = None;
+                for k in am.iter() {
+                    match k.key.to_ascii_lowercase().as_str() {
+                        "users" => users(cx, k, &mut local, Some(&acc.key)),
+                        "default_permissions" => defaults = permissions(cx, k),
+                        "nkey" => {}
+                        "imports" | "exports" => cx.err(
+                            k,
+                            "not supported yet: account imports/exports (rnats refuses to start rather than run without them)",
+                        ),
+                        "jetstream" | "limits" | "mappings" | "maps" | "msg_trace" | "trace_dest" => {
+                            cx.warnings.push(format!(
+                                "{}: not supported yet: account {}",
+                                k.key_pos, k.key
+                            ));
+                        }
+                        _ if k.used_as_variable => {}
+                        _ => cx.err(k, format!("unknown field {:?}", k.key)),
+                    }
+                }
+                for (name, mut u) in local.users {
+                    if let Some(d) = &defaults {
+                        u.permissions.get_or_insert_with(|| d.clone());
+                    }
+                    if auth.users.contains_key(&name) || auth.nkeys.contains_key(&name) {
+                        cx.err(acc, format!("Duplicate user {name:?} detected"));
+                    } else {
+                        auth.users.insert(name, u);
+                    }
+                }
+                for (key, mut u) in local.nkeys {
+                    if let Some(d) = &defaults {
+                        u.permissions.get_or_insert_with(|| d.clone());
+                    }
+                    if auth.users.contains_key(&key) || auth.nkeys.contains_key(&key) {
+                        cx.err(acc, format!("Duplicate nkey {key:?} detected"));
+                    } else {
+                        auth.nkeys.insert(key, u);
+                    }
+                }
+            }
+        }
+        v => cx.err(
+            e,
+            format!(
+                "Expected an array or map of accounts, got {}",
+                v.go_type_name()
+            ),
+        ),
+    }
 }

@@ -45,7 +45,6 @@ const LATER_BLOCKS: &[(&str, &str)] = &[
     ("ocsp_cache", "tls"),
     ("https", "https monitoring"),
     ("https_port", "https monitoring"),
-    ("accounts", "accounts"),
     ("system_account", "system account"),
     ("system", "system account"),
     ("no_system_account", "system account"),
@@ -232,6 +231,7 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
         warnings: Vec::new(),
     };
     let mut later: Vec<&str> = Vec::new();
+    let (mut auth_block, mut accounts_block): (Option<&Entry>, Option<&Entry>) = (None, None);
     for e in map.iter() {
         let key = e.key.to_ascii_lowercase();
         match key.as_str() {
@@ -399,8 +399,29 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
             }
             "authorization" => {
                 let block = auth::authorization(&mut cx, e);
-                o.auth = block.auth;
+                // Users from `accounts {}` (already parsed, or parsed later) are kept.
+                let mut a = block.auth;
+                for (k, u) in std::mem::take(&mut o.auth.users) {
+                    match a.users.entry(k) {
+                        std::collections::btree_map::Entry::Occupied(x) => {
+                            cx.err(e, format!("Duplicate user {:?} detected", x.key()));
+                        }
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(u);
+                        }
+                    }
+                }
+                for (k, u) in std::mem::take(&mut o.auth.nkeys) {
+                    a.nkeys.insert(k, u);
+                }
+                a.no_auth_user = o.auth.no_auth_user.take();
+                o.auth = a;
                 o.auth_timeout = block.timeout;
+                auth_block = Some(e);
+            }
+            "accounts" => {
+                auth::accounts(&mut cx, e, &mut o.auth, &mut o.accounts);
+                accounts_block = Some(e);
             }
             "no_auth_user" => {
                 if let Some(u) = cx.string(e) {
@@ -445,6 +466,13 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
                     }
                 }
             },
+        }
+    }
+    if let (Some(a), Some(_)) = (auth_block, accounts_block) {
+        if o.auth.user.is_some() {
+            cx.err(a, "Can not have a single user/pass and accounts");
+        } else if o.auth.token.is_some() {
+            cx.err(a, "Can not have a token and accounts");
         }
     }
     if cx.errors.is_empty() {

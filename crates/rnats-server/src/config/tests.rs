@@ -101,7 +101,7 @@ fn used_variables_are_not_unknown() {
 fn security_features_are_refused_not_ignored() {
     for src in [
         "tls { cert_file: a, key_file: b }",
-        "accounts { A { users: [{user: a, password: b}] } }",
+        "accounts { A { users: [{user: a, password: b}], exports: [{stream: x}] } }",
         "operator: /tmp/op.jwt",
         "authorization { auth_callout { issuer: x } }",
     ] {
@@ -163,6 +163,48 @@ fn authorization_block() {
             "subject \"a..b\" is not a valid subject",
         ),
         ("authorization { bogus: 1 }", "unknown field \"bogus\""),
+    ] {
+        let err = load(src).expect_err(src).to_string();
+        assert!(err.contains(msg), "{src}: {err}");
+    }
+}
+
+#[test]
+fn accounts_block() {
+    let (o, _) = load(
+        "accounts {\n  A { users: [{user: a, password: p}], default_permissions: {publish: [\"x\"]} }\n  B: { users: [{user: b, password: p, permissions: {publish: [\"y\"]}}] }\n}\nauthorization { users: [{user: g, password: p}] }",
+    )
+    .expect("loads");
+    assert_eq!(o.accounts, vec!["A".to_string(), "B".to_string()]);
+    assert_eq!(o.auth.users["a"].account.as_deref(), Some("A"));
+    assert_eq!(o.auth.users["b"].account.as_deref(), Some("B"));
+    assert_eq!(o.auth.users["g"].account, None);
+    assert!(
+        o.auth.users["a"]
+            .permissions
+            .as_ref()
+            .is_some_and(|p| p.can_publish(b"x"))
+    );
+    assert!(
+        o.auth.users["b"]
+            .permissions
+            .as_ref()
+            .is_some_and(|p| !p.can_publish(b"x"))
+    );
+    for (src, msg) in [
+        (
+            "accounts { $G { users: [] } }",
+            "\"$G\" is a Reserved Account",
+        ),
+        (
+            "accounts { A { users: [{user: a}] }, B { users: [{user: a}] } }",
+            "Duplicate user \"a\" detected",
+        ),
+        (
+            "accounts { A { users: [{user: a}] } }\nauthorization { token: t }",
+            "Can not have a token and accounts",
+        ),
+        ("accounts { A { bogus: 1 } }", "unknown field \"bogus\""),
     ] {
         let err = load(src).expect_err(src).to_string();
         assert!(err.contains(msg), "{src}: {err}");

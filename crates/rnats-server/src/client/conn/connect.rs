@@ -104,6 +104,8 @@ impl Conn {
             Ok(id) => {
                 self.needs_auth = false;
                 self.parser.expect_connect = false;
+                self.account = self.server.account(id.account.as_deref());
+                self.shared.set_account(self.account.clone());
                 self.shared.set_permissions(id.permissions.map(Arc::new));
                 self.refresh_perms();
                 *self
