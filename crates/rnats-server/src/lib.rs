@@ -21,6 +21,7 @@ pub mod defaults;
 pub mod logging;
 pub mod monitor;
 pub mod opts;
+pub mod ratelog;
 pub mod server;
 pub mod signals;
 pub mod sublist;

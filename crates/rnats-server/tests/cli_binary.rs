@@ -195,3 +195,36 @@ fn config_file_and_flag_precedence() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("refuses to start"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rejections_are_logged_with_their_reason_and_no_secret() {
+    let s = ServerProcess::start(bin(), &["--auth", "s3cr3t-token"]).expect("start");
+    let mut raw = s.raw();
+    let info = String::from_utf8(raw.read_info()).expect("utf8");
+    assert!(info.contains("\"auth_required\":true"), "{info}");
+    raw.send(b"CONNECT {\"verbose\":false,\"auth_token\":\"guess-123\"}\r\n");
+    let (out, closed) = raw.read_for(Duration::from_secs(2));
+    assert!(closed);
+    assert_eq!(out, b"-ERR 'Authorization Violation'\r\n");
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = s.log();
+        if log.contains("authentication rejected") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(log.contains("[ERR] 127.0.0.1:"), "{log}");
+    assert!(
+        log.contains("authentication error - Token \"[REDACTED]\""),
+        "{log}"
+    );
+    assert!(
+        log.contains("authentication rejected: token_mismatch (token mismatch)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("s3cr3t-token") && !log.contains("guess-123"),
+        "{log}"
+    );
+}

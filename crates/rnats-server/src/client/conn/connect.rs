@@ -118,13 +118,22 @@ impl Conn {
                 Ok(())
             }
             Err(r) => {
-                let p = self.shared.log_prefix();
-                tracing::error!("{p} - authentication error{}", r.presented);
-                tracing::debug!(
-                    "{p} - authentication failure reason: {} ({})",
-                    r.reason.code(),
-                    r.reason
-                );
+                // One line per rejection, with the precise reason; rate-limited so a burst of
+                // bad logins cannot flood the log. Never a secret.
+                if let Some(suppressed) = crate::ratelog::AUTH_ERRORS.allow() {
+                    let p = self.shared.log_prefix();
+                    let more = if suppressed > 0 {
+                        format!(" ({suppressed} similar lines suppressed)")
+                    } else {
+                        String::new()
+                    };
+                    tracing::error!("{p} - authentication error{}{more}", r.presented);
+                    tracing::info!(
+                        "{p} - authentication rejected: {} ({})",
+                        r.reason.code(),
+                        r.reason
+                    );
+                }
                 self.fail(
                     wire::ERR_AUTHORIZATION_VIOLATION,
                     ClosedState::AuthenticationViolation,
