@@ -99,3 +99,29 @@ pub fn parse_file_with_env(
 fn process_env(name: &str) -> Option<String> {
     std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// Deterministic pseudo-random inputs (xorshift + LCG) over an alphabet rich in syntax
+    /// characters, for the lexer's and the parser's "never panics, always ends" tests.
+    pub fn random_inputs(mut seed: u64, count: usize, max_len: u64) -> Vec<Vec<u8>> {
+        let alphabet: &[u8] = b"ab1-.:=;,{}[]()'\"\\$#/ \t\n\r\0xkmKMBi\xc3\xa9\xff2aTZ";
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..count {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % max_len) as usize;
+            let mut input = Vec::with_capacity(len);
+            let mut s = seed;
+            for _ in 0..len {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                input.push(alphabet[((s >> 33) % alphabet.len() as u64) as usize]);
+            }
+            out.push(input);
+        }
+        out
+    }
+}

@@ -188,21 +188,7 @@ fn error_columns_follow_reference() {
 /// the lexer must always terminate with an end or error token, without panicking.
 #[test]
 fn random_inputs_terminate() {
-    let alphabet: &[u8] = b"ab1-.:=;,{}[]()'\"\\$#/ \t\n\r\0xkmKMBi\xc3\xa9\xff2aTZ";
-    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-    for _ in 0..4000 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let len = (seed % 64) as usize;
-        let mut input = Vec::with_capacity(len);
-        let mut s = seed;
-        for _ in 0..len {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            input.push(alphabet[((s >> 33) % alphabet.len() as u64) as usize]);
-        }
+    for input in crate::test_support::random_inputs(0x9E37_79B9_7F4A_7C15, 4000, 64) {
         let toks = tokens(&input);
         assert!(
             toks.len() <= input.len() * 4 + 4,
