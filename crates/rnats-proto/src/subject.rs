@@ -82,9 +82,55 @@ pub fn has_wildcard(subject: &[u8]) -> bool {
         .any(|tok| tok == [PWC] || tok == [FWC])
 }
 
+/// Whether every subject `pattern` matches is also matched by `of` (`SubjectIsSubsetMatch`):
+/// an import of `events.a` or `events.*` is covered by an export of `events.>`.
+pub fn is_subset(pattern: &[u8], of: &[u8]) -> bool {
+    let mut pt = pattern.split(|&b| b == TSEP);
+    let mut ot = of.split(|&b| b == TSEP);
+    loop {
+        match (pt.next(), ot.next()) {
+            (None, None) => return true,
+            (Some(_), Some(o)) if o == [FWC] => return true,
+            (Some(p), Some(o)) => {
+                if p == [FWC] || (o != [PWC] && (p == [PWC] || p != o)) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subsets() {
+        for (p, o) in [
+            ("a.b", "a.b"),
+            ("a.b", "a.*"),
+            ("a.*", "a.*"),
+            ("a.*", "a.>"),
+            ("a.b.c", "a.>"),
+            ("a.>", "a.>"),
+            ("a.>", ">"),
+            ("a.b", "*.b"),
+        ] {
+            assert!(is_subset(p.as_bytes(), o.as_bytes()), "{p} in {o}");
+        }
+        for (p, o) in [
+            ("a.*", "a.b"),
+            ("a.>", "a.*"),
+            ("a", "a.>"),
+            ("a.b.c", "a.*"),
+            ("a.b", "a.b.c"),
+            ("b.b", "a.*"),
+            (">", "a.>"),
+        ] {
+            assert!(!is_subset(p.as_bytes(), o.as_bytes()), "{p} not in {o}");
+        }
+    }
 
     #[test]
     fn validity() {

@@ -5,7 +5,8 @@
 //! - [`client`]: one connection = a reader task (parse + route inline) and a writer task
 //!   (drain the outbound buffer, PINGs); see its docs for the flush-batching model.
 //! - [`sublist`]: the subject trie with `*`/`>` and a generation-stamped result cache.
-//! - [`account`]: subject namespaces (each with its own sublist).
+//! - [`account`]: subject namespaces (each with its own sublist); [`imports`]: the exports and
+//!   imports that link them; [`route`]: delivery shared by readers and internal publishers.
 //! - [`opts`], [`defaults`], [`config`], [`cli`]: options from the `.conf` file and the command
 //!   line with nats-server's names and precedence.
 //! - [`monitor`]: the HTTP monitoring endpoints.
@@ -18,10 +19,12 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod defaults;
+pub mod imports;
 pub mod logging;
 pub mod monitor;
 pub mod opts;
 pub mod ratelog;
+pub mod route;
 pub mod server;
 pub mod signals;
 pub mod sublist;

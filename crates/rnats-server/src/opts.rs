@@ -33,6 +33,12 @@ pub struct Options {
     pub auth_timeout: Option<f64>,
     /// Accounts defined in the configuration (besides the global `$G`).
     pub accounts: Vec<String>,
+    /// Exports and imports between those accounts.
+    pub links: crate::imports::LinkConfig,
+    /// `system_account`: the account whose users see the server's events (default `$SYS`).
+    pub system_account: Option<String>,
+    /// `no_system_account`: no system account at all.
+    pub no_system_account: bool,
     /// Static authentication (token, user/password, users and nkeys).
     pub auth: rnats_auth::StaticAuth,
     pub lame_duck_duration: Duration,
@@ -71,6 +77,9 @@ impl Default for Options {
             write_deadline: d::WRITE_DEADLINE,
             auth_timeout: None,
             accounts: Vec::new(),
+            links: Default::default(),
+            system_account: None,
+            no_system_account: false,
             auth: rnats_auth::StaticAuth::default(),
             lame_duck_duration: d::LAME_DUCK_DURATION,
             lame_duck_grace_period: d::LAME_DUCK_GRACE_PERIOD,

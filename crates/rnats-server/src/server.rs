@@ -187,11 +187,11 @@ impl Server {
         })?;
         let (shutdown_tx, _) = watch::channel(false);
         let cache = !opts.disable_sublist_cache;
-        let gacc = Arc::new(Account::new(d::GLOBAL_ACCOUNT, cache));
+        let gacc = Account::new(d::GLOBAL_ACCOUNT, cache);
         let mut accounts = FxHashMap::default();
         accounts.insert(d::GLOBAL_ACCOUNT.to_string(), gacc.clone());
         for name in &opts.accounts {
-            accounts.insert(name.clone(), Arc::new(Account::new(name, cache)));
+            accounts.insert(name.clone(), Account::new(name, cache));
         }
         let server = Arc::new(Server {
             gacc,
@@ -212,6 +212,7 @@ impl Server {
             opts: RwLock::new(Arc::new(opts)),
             overrides,
         });
+        server.install_links();
         if let Some((l, _)) = http {
             tokio::spawn(crate::monitor::serve(server.clone(), l));
         }
@@ -268,8 +269,22 @@ impl Server {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .entry(name.to_string())
-            .or_insert_with(|| Arc::new(Account::new(name, cache)))
+            .or_insert_with(|| Account::new(name, cache))
             .clone()
+    }
+
+    /// (Re)install the exports and imports between accounts from the options in force.
+    pub fn install_links(&self) {
+        let o = self.opts();
+        for name in &o.accounts {
+            self.account(Some(name));
+        }
+        let map = self
+            .accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        crate::imports::install(&map, &o.links);
     }
 
     /// A fresh subscription id.

@@ -8,6 +8,7 @@
 
 use super::{ClientShared, ClosedState, Subscription};
 use crate::account::Account;
+use crate::route::{Delivery, Msg};
 use crate::server::Server;
 use crate::sublist::SubResult;
 use bytes::{Buf, BufMut, BytesMut};
@@ -15,7 +16,7 @@ use rnats_auth::static_auth::Credentials;
 use rnats_auth::{Permissions, Rejection};
 use rnats_proto::parser::Step;
 use rnats_proto::{ClientOp, ConnectOptions, ParseError, Parser, encode, wire};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::io::AsyncReadExt;
@@ -42,8 +43,6 @@ pub struct Stop;
 struct Batch {
     in_msgs: u64,
     in_bytes: u64,
-    out_msgs: u64,
-    out_bytes: u64,
 }
 
 /// The reader's state for one connection.
@@ -57,9 +56,8 @@ pub struct Conn {
     account: Arc<Account>,
     pcache: FxHashMap<Box<[u8]>, Arc<SubResult<Subscription>>>,
     pcache_gen: u64,
-    touched: Vec<Arc<ClientShared>>,
-    touched_ids: FxHashSet<u64>,
-    self_touched: bool,
+    /// Deliveries made during the current read.
+    dl: Delivery,
     batch: Batch,
     max_subs: i64,
     /// Authentication is required and has not succeeded yet.
@@ -72,8 +70,6 @@ pub struct Conn {
     perms_gen: u64,
     /// A CONNECT whose authentication runs off the reactor (bcrypt).
     pending: Option<ConnectOptions>,
-    /// Subscribers whose backlog passed the stall threshold during this read.
-    stalled: Vec<Arc<ClientShared>>,
 }
 
 impl Conn {
@@ -85,6 +81,7 @@ impl Conn {
         // With no_auth_user, a first op other than CONNECT authenticates as that user.
         parser.expect_connect = needs_auth && o.auth.no_auth_user.is_none();
         shared.set_account(server.global_account());
+        let cid = shared.cid;
         Conn {
             account: server.global_account(),
             shared,
@@ -94,9 +91,7 @@ impl Conn {
             first_pong_sent: false,
             pcache: FxHashMap::default(),
             pcache_gen: u64::MAX,
-            touched: Vec::new(),
-            touched_ids: FxHashSet::default(),
-            self_touched: false,
+            dl: Delivery::new(cid),
             batch: Batch::default(),
             max_subs: o.max_subscriptions,
             needs_auth,
@@ -104,7 +99,6 @@ impl Conn {
             perms: None,
             perms_gen: 0,
             pending: None,
-            stalled: Vec::new(),
             server,
         }
     }
@@ -202,11 +196,11 @@ impl Conn {
     /// reading at tens of MB/s here) before reading more, so a fast publisher is slowed to what
     /// its subscribers can take instead of getting them cut as slow consumers.
     async fn stall(&mut self) {
-        if self.stalled.is_empty() {
+        if self.dl.stalled.is_empty() {
             return;
         }
         let deadline = tokio::time::Instant::now() + STALL_MAX;
-        let mut stalled = std::mem::take(&mut self.stalled);
+        let mut stalled = std::mem::take(&mut self.dl.stalled);
         for c in stalled.drain(..) {
             let until = deadline.min(tokio::time::Instant::now() + STALL_EACH);
             loop {
@@ -221,7 +215,7 @@ impl Conn {
                 }
             }
         }
-        self.stalled = stalled;
+        self.dl.stalled = stalled;
     }
 
     /// Parse and handle every complete op in `buf`; returns the bytes consumed.
@@ -281,13 +275,13 @@ impl Conn {
     fn reply_ok(&mut self) {
         if self.opts.verbose {
             self.shared.enqueue(wire::OK);
-            self.self_touched = true;
+            self.dl.self_touched = true;
         }
     }
 
     fn send_err(&mut self, text: &str) {
         self.shared.enqueue_err(text);
-        self.self_touched = true;
+        self.dl.self_touched = true;
     }
 
     fn fail(&mut self, text: &str, reason: ClosedState) -> Result<(), Stop> {
@@ -344,7 +338,7 @@ impl Conn {
             }
             ClientOp::Ping => {
                 self.shared.enqueue(wire::PONG);
-                self.self_touched = true;
+                self.dl.self_touched = true;
                 self.shared.touch_in();
                 if self.connect_received && !self.first_pong_sent {
                     self.first_pong_sent = true;
@@ -564,33 +558,16 @@ impl Conn {
         data: &[u8],
     ) {
         let result = self.lookup(subject);
-        let echo = self.opts.echo;
-        let me = self.shared.cid;
-        let mut delivered = 0usize;
-        for sub in &result.psubs {
-            if !echo && sub.client.cid == me {
-                continue;
-            }
-            if self.deliver(sub, subject, reply, header_len, data) {
-                delivered += 1;
-            }
-        }
-        for group in &result.qsubs {
-            let n = group.len();
-            if n == 0 {
-                continue;
-            }
-            let start = fastrand::usize(..n);
-            for i in 0..n {
-                let sub = &group[(start + i) % n];
-                if (!echo && sub.client.cid == me) || sub.client.is_closed() {
-                    continue;
-                }
-                if self.deliver(sub, subject, reply, header_len, data) {
-                    delivered += 1;
-                    break;
-                }
-            }
+        let skip = (!self.opts.echo).then_some(self.shared.cid);
+        let m = Msg {
+            subject,
+            reply,
+            header_len,
+            data,
+        };
+        let mut delivered = self.dl.deliver_result(&result, skip, m);
+        if self.account.has_links() {
+            delivered += crate::imports::route_links(&self.account, &mut self.dl, m, 0);
         }
         if delivered == 0
             && let Some(reply) = reply
@@ -606,57 +583,14 @@ impl Conn {
             let mut buf = Vec::with_capacity(64 + subject.len() + reply.len());
             encode::push_no_responders(&mut buf, reply, &sub.sid, subject);
             self.shared.enqueue(&buf);
-            self.self_touched = true;
+            self.dl.self_touched = true;
         }
-    }
-
-    fn deliver(
-        &mut self,
-        sub: &Arc<Subscription>,
-        subject: &[u8],
-        reply: Option<&[u8]>,
-        header_len: Option<usize>,
-        data: &[u8],
-    ) -> bool {
-        let n = sub.delivered.fetch_add(1, Ordering::AcqRel) + 1;
-        let max = sub.max.load(Ordering::Acquire);
-        if max > 0 && n > max {
-            return false;
-        }
-        let bytes = sub
-            .client
-            .deliver(sub, &sub.sid, subject, reply, header_len, data);
-        if max > 0 && n == max {
-            let acc = self.account.clone();
-            remove_sub(&acc, sub);
-        }
-        if bytes == 0 {
-            return false;
-        }
-        self.batch.out_msgs += 1;
-        self.batch.out_bytes += data.len() as u64;
-        if sub.client.cid == self.shared.cid {
-            self.self_touched = true;
-        } else {
-            if self.touched_ids.insert(sub.client.cid) {
-                self.touched.push(sub.client.clone());
-            }
-            if sub.client.stalling.swap(false, Ordering::Relaxed)
-                && !self.stalled.iter().any(|c| c.cid == sub.client.cid)
-            {
-                self.stalled.push(sub.client.clone());
-            }
-        }
-        true
     }
 
     /// Wake every writer touched during this read and publish the batch's counters.
     fn flush_batch(&mut self) {
-        for c in self.touched.drain(..) {
-            c.writer_wake.notify_one();
-        }
-        self.touched_ids.clear();
-        if std::mem::take(&mut self.self_touched) {
+        self.dl.flush(&self.server.stats);
+        if std::mem::take(&mut self.dl.self_touched) {
             self.shared.writer_wake.notify_one();
         }
         let b = std::mem::take(&mut self.batch);
@@ -669,11 +603,6 @@ impl Conn {
             let st = &self.server.stats;
             st.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
             st.in_bytes.fetch_add(b.in_bytes, Ordering::Relaxed);
-        }
-        if b.out_msgs > 0 {
-            let st = &self.server.stats;
-            st.out_msgs.fetch_add(b.out_msgs, Ordering::Relaxed);
-            st.out_bytes.fetch_add(b.out_bytes, Ordering::Relaxed);
         }
     }
 

@@ -339,12 +339,7 @@ impl ClientShared {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-            .unwrap_or_else(|| {
-                Arc::new(crate::account::Account::new(
-                    crate::defaults::GLOBAL_ACCOUNT,
-                    false,
-                ))
-            })
+            .unwrap_or_else(|| crate::account::Account::new(crate::defaults::GLOBAL_ACCOUNT, false))
     }
 
     /// Install the authenticated user's permissions.

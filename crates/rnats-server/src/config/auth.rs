@@ -4,6 +4,7 @@
 
 use super::Ctx;
 use super::duration::parse_go_duration;
+use crate::imports::LinkConfig;
 use rnats_auth::permissions::{Permissions, ResponsePermission, Rule, SubjectPermission};
 use rnats_auth::static_auth::{NkeyUser, StaticAuth, User};
 use rnats_conf::{Entry, Item, Map, Value};
@@ -331,7 +332,13 @@ const GLOBAL: &str = "$G";
 
 /// Parse `accounts {}` (map form with users and default permissions, or a list of names) into
 /// `auth` (users bound to their account) and the list of account names.
-pub fn accounts(cx: &mut Ctx, e: &Entry, auth: &mut StaticAuth, names: &mut Vec<String>) {
+pub fn accounts(
+    cx: &mut Ctx,
+    e: &Entry,
+    auth: &mut StaticAuth,
+    names: &mut Vec<String>,
+    links: &mut LinkConfig,
+) {
     let mut add_name = |cx: &mut Ctx, pos: &dyn Fn(&mut Ctx, String), n: &str| {
         if n == GLOBAL {
             pos(cx, format!("{n:?} is a Reserved Account"));
@@ -374,11 +381,24 @@ pub fn accounts(cx: &mut Ctx, e: &Entry, auth: &mut StaticAuth, names: &mut Vec<
                         "users" => users(cx, k, &mut local, Some(&acc.key)),
                         "default_permissions" => defaults = permissions(cx, k),
                         "nkey" => {}
-                        "imports" | "exports" => cx.err(
-                            k,
-                            "not supported yet: account imports/exports (rnats refuses to start rather than run without them)",
-                        ),
-                        "jetstream" | "limits" | "mappings" | "maps" | "msg_trace" | "trace_dest" => {
+                        "imports" => {
+                            let list = super::links::imports(cx, k);
+                            links
+                                .imports
+                                .entry(acc.key.clone())
+                                .or_default()
+                                .extend(list);
+                        }
+                        "exports" => {
+                            let list = super::links::exports(cx, k);
+                            links
+                                .exports
+                                .entry(acc.key.clone())
+                                .or_default()
+                                .extend(list);
+                        }
+                        "jetstream" | "limits" | "mappings" | "maps" | "msg_trace"
+                        | "trace_dest" => {
                             cx.warnings.push(format!(
                                 "{}: not supported yet: account {}",
                                 k.key_pos, k.key
@@ -417,5 +437,9 @@ pub fn accounts(cx: &mut Ctx, e: &Entry, auth: &mut StaticAuth, names: &mut Vec<
                 v.go_type_name()
             ),
         ),
+    }
+    // The reference checks exports and imports only once the accounts parsed cleanly.
+    if cx.errors.is_empty() {
+        super::links::validate(cx, e, names, links);
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod duration;
+pub mod links;
 pub mod reload;
 
 use crate::opts::Options;
@@ -420,7 +421,7 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
                 auth_block = Some(e);
             }
             "accounts" => {
-                auth::accounts(&mut cx, e, &mut o.auth, &mut o.accounts);
+                auth::accounts(&mut cx, e, &mut o.auth, &mut o.accounts, &mut o.links);
                 accounts_block = Some(e);
             }
             "no_auth_user" => {

@@ -65,6 +65,12 @@ pub fn diff(old: &Options, new: &Options) -> Result<Vec<String>, ReloadError> {
         &new.disable_sublist_cache,
     )?;
     fixed("JetStream", &old.jetstream, &new.jetstream)?;
+    fixed("SystemAccount", &old.system_account, &new.system_account)?;
+    fixed(
+        "NoSystemAccount",
+        &old.no_system_account,
+        &new.no_system_account,
+    )?;
     let mut changes = Vec::new();
     macro_rules! reloadable {
         ($($field:ident => $name:literal),* $(,)?) => {$(
@@ -119,6 +125,7 @@ pub fn try_reload(server: &Server) -> Result<Vec<String>, ReloadError> {
         file: new.log_file.clone(),
     };
     let auth_changed = old.auth != new.auth || old.auth_timeout != new.auth_timeout;
+    let links_changed = old.links != new.links || old.accounts != new.accounts;
     server.set_opts(new);
     crate::logging::reconfigure(&log);
     let mut changes = changes;
@@ -128,6 +135,10 @@ pub fn try_reload(server: &Server) -> Result<Vec<String>, ReloadError> {
         if closed > 0 {
             tracing::info!("Closed {closed} client(s) whose credentials no longer authenticate");
         }
+    }
+    if links_changed {
+        changes.push("accounts".to_string());
+        server.install_links();
     }
     for c in &changes {
         tracing::info!("Reloaded: {c}");

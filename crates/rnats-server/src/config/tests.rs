@@ -101,7 +101,6 @@ fn used_variables_are_not_unknown() {
 fn security_features_are_refused_not_ignored() {
     for src in [
         "tls { cert_file: a, key_file: b }",
-        "accounts { A { users: [{user: a, password: b}], exports: [{stream: x}] } }",
         "operator: /tmp/op.jwt",
         "authorization { auth_callout { issuer: x } }",
     ] {

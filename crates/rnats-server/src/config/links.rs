@@ -1,0 +1,416 @@
+//! `exports` and `imports` inside `accounts {}` (nats-server `opts.go parseAccountExports`,
+//! `parseAccountImports`, `parseExportStreamOrService`, `parseImportStreamOrService`) and the
+//! checks the reference makes once every account is known (`parseAccounts`, `accounts.go`), with
+//! its messages.
+
+use super::Ctx;
+use super::duration::parse_go_duration;
+use crate::imports::{Export, Import, Kind, LinkConfig, ResponseType};
+use rnats_conf::{Entry, Item};
+use rnats_proto::subject::{has_wildcard, is_subset, is_valid_subject};
+
+fn item_err(cx: &mut Ctx, item: &Item, msg: impl std::fmt::Display) {
+    cx.errors.push(format!("{}: {msg}", item.pos));
+}
+
+fn string_or_err(cx: &mut Ctx, e: &Entry) -> Option<String> {
+    match e.value.as_str() {
+        Some(s) => Some(s.to_string()),
+        None => {
+            cx.type_err(e, "string");
+            None
+        }
+    }
+}
+
+/// Parse one account's `exports` list.
+pub fn exports(cx: &mut Ctx, e: &Entry) -> Vec<Export> {
+    let Some(list) = e.value.as_array() else {
+        cx.err(
+            e,
+            format!(
+                "Exports should be an array, got {}",
+                e.value.value.go_type_name()
+            ),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in list {
+        let Some(m) = item.as_map() else {
+            item_err(
+                cx,
+                item,
+                format!(
+                    "Export Items should be a map with type entry, got {}",
+                    item.value.go_type_name()
+                ),
+            );
+            continue;
+        };
+        let mut kind = None;
+        let mut subject = None;
+        let mut accounts = None;
+        let mut response = None;
+        let mut threshold = None;
+        for k in m.iter() {
+            match k.key.to_ascii_lowercase().as_str() {
+                "stream" | "service" => {
+                    let this = if k.key.eq_ignore_ascii_case("stream") {
+                        Kind::Stream
+                    } else {
+                        Kind::Service
+                    };
+                    if let Some(prev) = kind
+                        && prev != this
+                    {
+                        let (saw, other) = match this {
+                            Kind::Stream => ("stream", "service"),
+                            Kind::Service => ("service", "stream"),
+                        };
+                        let v = k.value.as_str().unwrap_or_default();
+                        cx.err(k, format!("Detected {saw} {v:?} but already saw a {other}"));
+                        continue;
+                    }
+                    let Some(s) = k.value.as_str() else {
+                        let what = if this == Kind::Stream {
+                            "stream"
+                        } else {
+                            "service"
+                        };
+                        cx.err(
+                            k,
+                            format!(
+                                "Expected {what} name to be string, got {}",
+                                k.value.value.go_type_name()
+                            ),
+                        );
+                        continue;
+                    };
+                    kind = Some(this);
+                    subject = Some(s.to_string());
+                }
+                "response" | "response_type" => {
+                    if response.is_some() {
+                        cx.err(k, "Duplicate response type definition");
+                        continue;
+                    }
+                    let Some(s) = k.value.as_str() else {
+                        cx.err(
+                            k,
+                            format!(
+                                "Expected response type to be string, got {}",
+                                k.value.value.go_type_name()
+                            ),
+                        );
+                        continue;
+                    };
+                    match ResponseType::parse(s) {
+                        Some(rt) => response = Some((rt, k)),
+                        None => cx.err(k, format!("Unknown response type: {s:?}")),
+                    }
+                }
+                "threshold" | "response_threshold" | "response_max_time" | "response_time" => {
+                    if threshold.is_some() {
+                        cx.err(k, "Duplicate response threshold detected");
+                        continue;
+                    }
+                    let parsed = k.value.as_str().map(|s| (s, parse_go_duration(s)));
+                    match parsed {
+                        Some((_, Ok((d, false)))) => threshold = Some((d, k)),
+                        Some((s, _)) => cx.err(
+                            k,
+                            format!(
+                                "Expected response threshold to be a parseable time duration, got {s:?}"
+                            ),
+                        ),
+                        None => cx.err(
+                            k,
+                            format!(
+                                "Expected response threshold to be a parseable time duration, got {}",
+                                k.value.value.go_type_name()
+                            ),
+                        ),
+                    }
+                }
+                "accounts" => {
+                    let Some(list) = k.value.as_array() else {
+                        cx.type_err(k, "[]interface {}");
+                        continue;
+                    };
+                    let mut names = Vec::new();
+                    for a in list {
+                        match a.as_str() {
+                            Some(s) => names.push(s.to_string()),
+                            None => item_err(
+                                cx,
+                                a,
+                                format!(
+                                    "interface conversion: interface {{}} is {}, not string",
+                                    a.value.go_type_name()
+                                ),
+                            ),
+                        }
+                    }
+                    accounts = Some(names);
+                }
+                "latency" | "account_token_position" | "allow_trace" => {
+                    cx.warnings.push(format!(
+                        "{}: not supported yet: export {} (ignored)",
+                        k.key_pos, k.key
+                    ));
+                }
+                _ if k.used_as_variable => {}
+                _ => cx.err(k, format!("unknown field {:?}", k.key)),
+            }
+        }
+        if kind == Some(Kind::Stream) {
+            for k in [response.map(|r| r.1), threshold.map(|t| t.1)]
+                .into_iter()
+                .flatten()
+            {
+                cx.err(k, "Detected response directive on non-service");
+            }
+        }
+        if let (Some(kind), Some(subject)) = (kind, subject) {
+            out.push(Export {
+                kind,
+                subject,
+                accounts,
+                response: response.map(|r| r.0).unwrap_or_default(),
+                threshold: threshold
+                    .map(|t| t.0)
+                    .unwrap_or(crate::imports::DEFAULT_THRESHOLD),
+            });
+        }
+    }
+    out
+}
+
+/// Parse one account's `imports` list.
+pub fn imports(cx: &mut Ctx, e: &Entry) -> Vec<Import> {
+    let Some(list) = e.value.as_array() else {
+        cx.err(
+            e,
+            format!(
+                "Imports should be an array, got {}",
+                e.value.value.go_type_name()
+            ),
+        );
+        return Vec::new();
+    };
+    let mut out: Vec<Import> = Vec::new();
+    for item in list {
+        let Some(m) = item.as_map() else {
+            item_err(
+                cx,
+                item,
+                format!(
+                    "Import Items should be a map with type entry, got {}",
+                    item.value.go_type_name()
+                ),
+            );
+            continue;
+        };
+        let mut found: Option<(Kind, String, String)> = None;
+        let (mut to, mut prefix) = (None, None);
+        let mut ok = true;
+        for k in m.iter() {
+            match k.key.to_ascii_lowercase().as_str() {
+                "stream" | "service" => {
+                    let this = if k.key.eq_ignore_ascii_case("stream") {
+                        Kind::Stream
+                    } else {
+                        Kind::Service
+                    };
+                    let name = if this == Kind::Stream {
+                        ("Stream", "stream", "service")
+                    } else {
+                        ("Service", "service", "stream")
+                    };
+                    if found.as_ref().is_some_and(|f| f.0 != this) {
+                        cx.err(
+                            k,
+                            format!("Detected {} but already saw a {}", name.1, name.2),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    let Some(am) = k.value.as_map() else {
+                        cx.err(
+                            k,
+                            format!(
+                                "{} entry should be an account map, got {}",
+                                name.0,
+                                k.value.value.go_type_name()
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    };
+                    let (mut account, mut subject) = (String::new(), String::new());
+                    for f in am.iter() {
+                        match f.key.to_ascii_lowercase().as_str() {
+                            "account" => account = string_or_err(cx, f).unwrap_or_default(),
+                            "subject" => subject = string_or_err(cx, f).unwrap_or_default(),
+                            _ if f.used_as_variable => {}
+                            _ => cx.err(f, format!("unknown field {:?}", f.key)),
+                        }
+                    }
+                    if account.is_empty() || subject.is_empty() {
+                        cx.err(k, "Expect an account name and a subject");
+                        ok = false;
+                        continue;
+                    }
+                    found = Some((this, account, subject));
+                }
+                "to" => to = string_or_err(cx, k).map(|s| (s, k)),
+                "prefix" => prefix = string_or_err(cx, k),
+                "share" | "allow_trace" => {
+                    if k.value.as_bool().is_none() {
+                        cx.type_err(k, "bool");
+                    }
+                }
+                _ if k.used_as_variable => {}
+                _ => cx.err(k, format!("unknown field {:?}", k.key)),
+            }
+        }
+        let Some((kind, account, subject)) = found else {
+            continue;
+        };
+        if !ok {
+            continue;
+        }
+        if kind == Kind::Stream
+            && let (Some((_, tk)), Some(_)) = (&to, &prefix)
+        {
+            cx.err(
+                tk,
+                "Stream import can not have a 'prefix' and a 'to' property",
+            );
+            continue;
+        }
+        let to = to.map(|t| t.0);
+        if kind == Kind::Service {
+            let local = to.clone().unwrap_or_else(|| subject.clone());
+            if let Some(dup) = out
+                .iter()
+                .find(|i| i.kind == Kind::Service && i.account == account && i.local() == local)
+            {
+                item_err(
+                    cx,
+                    item,
+                    format!(
+                        "Duplicate service import subject {local:?}, previously used in import for account {:?}, subject {:?}",
+                        dup.account, dup.subject
+                    ),
+                );
+                continue;
+            }
+        }
+        out.push(Import {
+            kind,
+            account,
+            subject,
+            to,
+            prefix: if kind == Kind::Stream { prefix } else { None },
+            pos: item.pos.to_string(),
+        });
+    }
+    out
+}
+
+impl Import {
+    /// The subject the importer uses.
+    pub fn local(&self) -> String {
+        if let Some(p) = &self.prefix {
+            let p = p.strip_suffix('.').unwrap_or(p);
+            return format!("{p}.{}", self.subject);
+        }
+        self.to.clone().unwrap_or_else(|| self.subject.clone())
+    }
+}
+
+/// Whether `importer` may import `subject` from an export list (`check*ImportAuthorized`).
+pub fn authorized(exports: &[Export], kind: Kind, importer: &str, subject: &str) -> bool {
+    exports.iter().any(|x| {
+        x.kind == kind
+            && is_subset(subject.as_bytes(), x.subject.as_bytes())
+            && x.accounts
+                .as_ref()
+                .is_none_or(|a| a.iter().any(|n| n == importer))
+    })
+}
+
+/// The checks made once every account is known; errors are reported at `at` (the reference
+/// reports them at the `accounts` block).
+pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) {
+    let known = |n: &str| names.iter().any(|x| x == n);
+    let mut accounts: Vec<&String> = links.exports.keys().collect();
+    accounts.sort();
+    for acc in accounts {
+        for x in &links.exports[acc] {
+            let what = match x.kind {
+                Kind::Stream => "stream",
+                Kind::Service => "service",
+            };
+            for n in x.accounts.iter().flatten() {
+                if !known(n) {
+                    cx.err(at, format!("{n:?} account not defined for {what} export"));
+                }
+            }
+            if !is_valid_subject(x.subject.as_bytes()) {
+                cx.err(
+                    at,
+                    format!(
+                        "Error adding {what} export {:?}: invalid subject",
+                        x.subject
+                    ),
+                );
+            }
+        }
+    }
+    let mut accounts: Vec<&String> = links.imports.keys().collect();
+    accounts.sort();
+    for acc in accounts {
+        for i in &links.imports[acc] {
+            let what = match i.kind {
+                Kind::Stream => "stream",
+                Kind::Service => "service",
+            };
+            if !known(&i.account) {
+                cx.err(
+                    at,
+                    format!("{:?} account not defined for {what} import", i.account),
+                );
+                continue;
+            }
+            let fail = |cx: &mut Ctx, why: &str| {
+                cx.err(
+                    at,
+                    format!("Error adding {what} import {:?}: {why}", i.subject),
+                );
+            };
+            let exports = links
+                .exports
+                .get(&i.account)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            if !is_valid_subject(i.subject.as_bytes())
+                || i.to
+                    .as_ref()
+                    .is_some_and(|t| !is_valid_subject(t.as_bytes()))
+            {
+                fail(cx, "invalid subject");
+            } else if !authorized(exports, i.kind, acc, &i.subject) {
+                fail(cx, &format!("{what} import not authorized"));
+            } else if i
+                .prefix
+                .as_ref()
+                .is_some_and(|p| has_wildcard(p.as_bytes()))
+            {
+                fail(cx, "stream import prefix can not contain wildcard tokens");
+            }
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! Exports and imports between accounts (nats-server `accounts.go`), and the routing that
+//! follows them.
+//!
+//! Model: accounts stay isolated subject namespaces; an import is a one-way link installed at
+//! startup (and again on reload) from the configuration.
+//! - A **stream** import puts a *tap* on the exporting account: a message published there on a
+//!   subject the tap covers is mapped (`prefix`/`to`) and delivered to the importing account's
+//!   subscribers. Like the reference's shadow subscriptions, it reaches subscribers only: it is
+//!   not routed through the importer's own imports again.
+//! - A **service** import is a link on the importing account: a request published there on the
+//!   local subject is mapped to the exported subject and routed in the exporting account with a
+//!   fresh reply subject `_R_.<account prefix>.<random>`. That reply is remembered in the
+//!   exporter's response table; a response published to it is routed back into the importer
+//!   under the requester's original reply. Singleton responses forward one message; stream and
+//!   chunked responses forward until the export's threshold (default 2 minutes) passes.
+//!
+//! Links hold `Weak` references so accounts linked both ways do not keep each other alive.
+
+use crate::account::Account;
+use crate::route::{Delivery, Msg};
+use rnats_proto::subject::{FWC, PWC, TSEP, matches};
+use rustc_hash::FxHashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// Hops a message may take across accounts (service import chains); a cycle stops here.
+const MAX_DEPTH: u8 = 8;
+/// The reply prefix reserved for service import responses.
+pub const REPLY_PREFIX: &[u8] = b"_R_.";
+/// Default response threshold of a service export.
+pub const DEFAULT_THRESHOLD: Duration = Duration::from_secs(120);
+
+/// Stream or service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Stream,
+    Service,
+}
+
+/// How many responses a service request may receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseType {
+    #[default]
+    Singleton,
+    Stream,
+    Chunked,
+}
+
+impl ResponseType {
+    /// Parse the reference's spellings (`single`, `singleton`, `stream`, `chunk`, `chunked`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "single" | "singleton" => Some(Self::Singleton),
+            "stream" => Some(Self::Stream),
+            "chunk" | "chunked" => Some(Self::Chunked),
+            _ => None,
+        }
+    }
+}
+
+/// An export from the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    pub kind: Kind,
+    pub subject: String,
+    /// Accounts allowed to import (`None`: public).
+    pub accounts: Option<Vec<String>>,
+    pub response: ResponseType,
+    pub threshold: Duration,
+}
+
+/// An import from the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub kind: Kind,
+    /// The exporting account.
+    pub account: String,
+    /// The subject in the exporting account.
+    pub subject: String,
+    /// The local subject (`to`), for services and mapped streams.
+    pub to: Option<String>,
+    /// Stream imports: local subject = `prefix.` + subject.
+    pub prefix: Option<String>,
+    /// `file:line:col` of the import, for messages.
+    pub pos: String,
+}
+
+/// Every account's exports and imports, by account name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkConfig {
+    pub exports: FxHashMap<String, Vec<Export>>,
+    pub imports: FxHashMap<String, Vec<Import>>,
+}
+
+/// How a subject is rewritten when it crosses accounts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transform {
+    Identity,
+    /// `prefix.` + subject.
+    Prefix(Box<[u8]>),
+    /// Always this literal subject.
+    Literal(Box<[u8]>),
+    /// The tokens the source pattern's wildcards matched, placed into the target pattern's
+    /// wildcards in order (`>` carries the rest of the subject).
+    Wildcards {
+        from: Box<[u8]>,
+        to: Box<[u8]>,
+    },
+}
+
+impl Transform {
+    /// The transform from subjects matching `from` to the pattern `to`.
+    pub fn between(from: &str, to: &str) -> Self {
+        if from == to {
+            Transform::Identity
+        } else if !rnats_proto::subject::has_wildcard(to.as_bytes()) {
+            Transform::Literal(to.as_bytes().into())
+        } else {
+            Transform::Wildcards {
+                from: from.as_bytes().into(),
+                to: to.as_bytes().into(),
+            }
+        }
+    }
+
+    /// Apply to a literal subject that matches the source pattern.
+    pub fn apply<'a>(&self, subject: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        use std::borrow::Cow;
+        match self {
+            Transform::Identity => Cow::Borrowed(subject),
+            Transform::Prefix(p) => {
+                let mut v = Vec::with_capacity(p.len() + 1 + subject.len());
+                v.extend_from_slice(p);
+                v.push(TSEP);
+                v.extend_from_slice(subject);
+                Cow::Owned(v)
+            }
+            Transform::Literal(t) => Cow::Owned(t.to_vec()),
+            Transform::Wildcards { from, to } => {
+                // Collect what each wildcard of `from` matched.
+                let mut caught: Vec<&[u8]> = Vec::new();
+                let mut rest: &[u8] = &[];
+                let mut st = subject.split(|&b| b == TSEP);
+                let mut offset = 0usize;
+                for f in from.split(|&b| b == TSEP) {
+                    if f == [FWC] {
+                        rest = subject.get(offset..).unwrap_or_default();
+                        break;
+                    }
+                    let Some(tok) = st.next() else { break };
+                    offset += tok.len() + 1;
+                    if f == [PWC] {
+                        caught.push(tok);
+                    }
+                }
+                let mut out = Vec::with_capacity(to.len() + subject.len());
+                let mut it = caught.into_iter();
+                for (i, t) in to.split(|&b| b == TSEP).enumerate() {
+                    if i > 0 {
+                        out.push(TSEP);
+                    }
+                    if t == [PWC] {
+                        out.extend_from_slice(it.next().unwrap_or(t));
+                    } else if t == [FWC] {
+                        out.extend_from_slice(if rest.is_empty() { t } else { rest });
+                    } else {
+                        out.extend_from_slice(t);
+                    }
+                }
+                Cow::Owned(out)
+            }
+        }
+    }
+}
+
+/// A stream import, seen from the exporting account.
+#[derive(Debug)]
+pub struct StreamTap {
+    /// Subjects (in the exporter) the importer receives.
+    pub subject: Box<[u8]>,
+    pub importer: Weak<Account>,
+    pub transform: Transform,
+}
+
+/// A service import, seen from the importing account.
+#[derive(Debug)]
+pub struct ServiceLink {
+    /// Subjects (in the importer) that are requests to the service.
+    pub local: Box<[u8]>,
+    pub exporter: Weak<Account>,
+    pub transform: Transform,
+    pub response: ResponseType,
+    pub threshold: Duration,
+}
+
+/// The links that start at one account.
+#[derive(Debug, Default)]
+pub struct Links {
+    pub streams: Vec<StreamTap>,
+    pub services: Vec<ServiceLink>,
+    /// The account exports a service, so responses may arrive on `_R_.` subjects.
+    pub serves: bool,
+}
+
+impl Links {
+    /// Nothing to follow.
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty() && self.services.is_empty() && !self.serves
+    }
+}
+
+/// A pending response route, kept by the exporting account.
+#[derive(Debug)]
+struct Pending {
+    importer: Weak<Account>,
+    reply: Box<[u8]>,
+    response: ResponseType,
+    expires: Instant,
+}
+
+/// Response subjects handed out for requests into this account.
+#[derive(Debug, Default)]
+pub struct Responses {
+    map: FxHashMap<Box<[u8]>, Pending>,
+    sweep_at: usize,
+}
+
+impl Responses {
+    /// Remember a new reply subject for a request; returns it.
+    fn register(
+        &mut self,
+        prefix: &[u8],
+        importer: &Arc<Account>,
+        reply: &[u8],
+        link: &ServiceLink,
+    ) -> Box<[u8]> {
+        let now = Instant::now();
+        if self.map.len() >= self.sweep_at.max(1024) {
+            self.map.retain(|_, p| p.expires > now);
+            self.sweep_at = self.map.len() * 2;
+        }
+        let mut r = Vec::with_capacity(prefix.len() + 12);
+        r.extend_from_slice(prefix);
+        push_random(&mut r, 6);
+        let key: Box<[u8]> = r.into();
+        self.map.insert(
+            key.clone(),
+            Pending {
+                importer: Arc::downgrade(importer),
+                reply: reply.into(),
+                response: link.response,
+                expires: now + link.threshold,
+            },
+        );
+        key
+    }
+
+    /// The importer and original reply for a response published on `subject`; a singleton
+    /// mapping is used up.
+    fn take(&mut self, subject: &[u8]) -> Option<(Arc<Account>, Box<[u8]>)> {
+        let p = self.map.get(subject)?;
+        if p.expires <= Instant::now() || p.response == ResponseType::Singleton {
+            let p = self.map.remove(subject)?;
+            if p.expires <= Instant::now() {
+                return None;
+            }
+            return Some((p.importer.upgrade()?, p.reply));
+        }
+        Some((p.importer.upgrade()?, p.reply.clone()))
+    }
+
+    fn remove(&mut self, subject: &[u8]) {
+        self.map.remove(subject);
+    }
+
+    /// How many response routes are pending.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// No response routes pending.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Append `n` random characters from the reference's reply alphabet.
+pub fn push_random(out: &mut Vec<u8>, n: usize) {
+    for _ in 0..n {
+        out.push(ALPHABET[fastrand::usize(..ALPHABET.len())]);
+    }
+}
+
+/// Install the links `cfg` describes between `accounts` (replacing any earlier ones). The
+/// configuration was validated at load time; links to unknown accounts are skipped.
+pub fn install(accounts: &FxHashMap<String, Arc<Account>>, cfg: &LinkConfig) {
+    let mut per: FxHashMap<&str, Links> = accounts
+        .keys()
+        .map(|k| (k.as_str(), Links::default()))
+        .collect();
+    for (name, list) in &cfg.exports {
+        if list.iter().any(|x| x.kind == Kind::Service)
+            && let Some(l) = per.get_mut(name.as_str())
+        {
+            l.serves = true;
+        }
+    }
+    for (importer, list) in &cfg.imports {
+        let Some(imp) = accounts.get(importer) else {
+            continue;
+        };
+        for i in list {
+            let Some(exp) = accounts.get(&i.account) else {
+                continue;
+            };
+            match i.kind {
+                Kind::Stream => {
+                    let transform = match (&i.prefix, &i.to) {
+                        (Some(p), _) => {
+                            Transform::Prefix(p.strip_suffix('.').unwrap_or(p).as_bytes().into())
+                        }
+                        (None, Some(to)) => Transform::between(&i.subject, to),
+                        (None, None) => Transform::Identity,
+                    };
+                    if let Some(l) = per.get_mut(i.account.as_str()) {
+                        l.streams.push(StreamTap {
+                            subject: i.subject.as_bytes().into(),
+                            importer: Arc::downgrade(imp),
+                            transform,
+                        });
+                    }
+                }
+                Kind::Service => {
+                    let local = i.local();
+                    let export = cfg.exports.get(&i.account).and_then(|xs| {
+                        xs.iter().find(|x| {
+                            x.kind == Kind::Service
+                                && rnats_proto::subject::is_subset(
+                                    i.subject.as_bytes(),
+                                    x.subject.as_bytes(),
+                                )
+                        })
+                    });
+                    if let Some(l) = per.get_mut(importer.as_str()) {
+                        l.services.push(ServiceLink {
+                            transform: Transform::between(&local, &i.subject),
+                            local: local.into_bytes().into(),
+                            exporter: Arc::downgrade(exp),
+                            response: export.map(|x| x.response).unwrap_or_default(),
+                            threshold: export.map_or(DEFAULT_THRESHOLD, |x| x.threshold),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for (name, links) in per {
+        if let Some(a) = accounts.get(name) {
+            a.set_links(links);
+        }
+    }
+}
+
+/// Route a message into `acc` as if published there: its subscribers, then its links.
+pub fn route_in(acc: &Arc<Account>, dl: &mut Delivery, m: Msg<'_>, depth: u8) -> usize {
+    let r = acc.sublist.match_subject(m.subject);
+    let mut n = dl.deliver_result(&r, None, m);
+    if acc.has_links() {
+        n += route_links(acc, dl, m, depth);
+    }
+    n
+}
+
+/// Follow the links of `acc` for a message published in it: stream taps to importers,
+/// service imports to exporters, and responses back to requesters. Returns the deliveries.
+pub fn route_links(acc: &Account, dl: &mut Delivery, m: Msg<'_>, depth: u8) -> usize {
+    if depth >= MAX_DEPTH {
+        return 0;
+    }
+    let links = acc.links();
+    let mut n = 0;
+    for tap in &links.streams {
+        if !matches(&tap.subject, m.subject) {
+            continue;
+        }
+        let Some(importer) = tap.importer.upgrade() else {
+            continue;
+        };
+        let subject = tap.transform.apply(m.subject);
+        let r = importer.sublist.match_subject(&subject);
+        n += dl.deliver_result(
+            &r,
+            None,
+            Msg {
+                subject: &subject,
+                ..m
+            },
+        );
+    }
+    for link in &links.services {
+        if !matches(&link.local, m.subject) {
+            continue;
+        }
+        let (Some(exporter), Some(me)) = (link.exporter.upgrade(), acc.myself()) else {
+            continue;
+        };
+        let subject = link.transform.apply(m.subject);
+        let reply = m.reply.map(|r| {
+            exporter
+                .responses()
+                .register(exporter.reply_prefix(), &me, r, link)
+        });
+        let d = route_in(
+            &exporter,
+            dl,
+            Msg {
+                subject: &subject,
+                reply: reply.as_deref(),
+                ..m
+            },
+            depth + 1,
+        );
+        if d == 0
+            && let Some(r) = &reply
+        {
+            exporter.responses().remove(r);
+        }
+        n += d;
+    }
+    if links.serves && m.subject.starts_with(REPLY_PREFIX) {
+        let found = acc.responses().take(m.subject);
+        if let Some((importer, reply)) = found {
+            n += route_in(
+                &importer,
+                dl,
+                Msg {
+                    subject: &reply,
+                    ..m
+                },
+                depth + 1,
+            );
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(from: &str, to: &str, s: &str) -> String {
+        String::from_utf8_lossy(&Transform::between(from, to).apply(s.as_bytes())).into_owned()
+    }
+
+    #[test]
+    fn transforms() {
+        assert_eq!(t("a.b", "a.b", "a.b"), "a.b");
+        assert_eq!(t("svc.echo", "echo", "echo"), "echo");
+        assert_eq!(t("a.*", "b.*", "a.x"), "b.x");
+        assert_eq!(t("a.*.*", "b.*.c.*", "a.x.y"), "b.x.c.y");
+        assert_eq!(t("a.>", "b.>", "a.x.y.z"), "b.x.y.z");
+        assert_eq!(t("a.*.>", "b.*.>", "a.x.y.z"), "b.x.y.z");
+        let p = Transform::Prefix(b"from_a".as_slice().into());
+        assert_eq!(p.apply(b"events.x").as_ref(), b"from_a.events.x");
+    }
+
+    #[test]
+    fn response_types() {
+        assert_eq!(ResponseType::parse("single"), Some(ResponseType::Singleton));
+        assert_eq!(ResponseType::parse("Chunk"), Some(ResponseType::Chunked));
+        assert_eq!(ResponseType::parse("stream"), Some(ResponseType::Stream));
+        assert_eq!(ResponseType::parse("bogus"), None);
+    }
+}
