@@ -31,3 +31,6 @@ pub const MAX_CLOSED_CLIENTS: usize = 10_000;
 pub const MAX_PAYLOAD_WARN: i64 = 8 * 1024 * 1024;
 /// The default global account.
 pub const GLOBAL_ACCOUNT: &str = "$G";
+
+/// The default system account.
+pub const SYSTEM_ACCOUNT: &str = "$SYS";

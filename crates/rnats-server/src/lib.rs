@@ -19,6 +19,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod defaults;
+pub mod events;
 pub mod imports;
 pub mod logging;
 pub mod monitor;

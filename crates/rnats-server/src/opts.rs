@@ -122,6 +122,16 @@ pub enum OptionsError {
 }
 
 impl Options {
+    /// The system account's name: `system_account`, else `$SYS` if `accounts {}` defines it or
+    /// by default, and none with `no_system_account`.
+    pub fn system_account_name(&self) -> Option<&str> {
+        match &self.system_account {
+            Some(n) => Some(n),
+            None if self.no_system_account => None,
+            None => Some(d::SYSTEM_ACCOUNT),
+        }
+    }
+
     /// The reference's `setBaselineOptions`: zero values mean "the default".
     pub fn baseline(&mut self) {
         if self.ping_interval.is_zero() {

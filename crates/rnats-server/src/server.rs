@@ -46,6 +46,10 @@ pub struct Server {
     gacc: Arc<Account>,
     /// Accounts by name (`$G` included); created on first use after a reload adds one.
     accounts: RwLock<FxHashMap<String, Arc<Account>>>,
+    /// The system account (events are published there), unless `no_system_account`.
+    sys: Option<Arc<Account>>,
+    /// Sequence number of the events this server published.
+    pub(crate) event_seq: AtomicU64,
     clients: Mutex<FxHashMap<u64, Arc<ClientShared>>>,
     next_cid: AtomicU64,
     next_sid: AtomicU64,
@@ -74,6 +78,9 @@ impl std::fmt::Debug for Overrides {
 pub enum StartError {
     #[error(transparent)]
     Options(#[from] crate::opts::OptionsError),
+    /// `system_account` names an account that is not defined (the reference's text).
+    #[error("error resolving system account: account missing")]
+    SystemAccountMissing,
     #[error("Error listening on port: {addr}, {source}")]
     Listen {
         addr: String,
@@ -180,6 +187,12 @@ impl Server {
         } else {
             None
         };
+        if let Some(n) = &opts.system_account
+            && n != d::SYSTEM_ACCOUNT
+            && !opts.accounts.contains(n)
+        {
+            return Err(StartError::SystemAccountMissing);
+        }
         let listener = bind(&opts.host, opts.port).await?;
         let client_addr = listener.local_addr().map_err(|source| StartError::Listen {
             addr: opts.host.clone(),
@@ -193,9 +206,17 @@ impl Server {
         for name in &opts.accounts {
             accounts.insert(name.clone(), Account::new(name, cache));
         }
+        let sys = opts.system_account_name().map(|n| {
+            accounts
+                .entry(n.to_string())
+                .or_insert_with(|| Account::new(n, cache))
+                .clone()
+        });
         let server = Arc::new(Server {
             gacc,
             accounts: RwLock::new(accounts),
+            sys,
+            event_seq: AtomicU64::new(0),
             id,
             name,
             start: SystemTime::now(),
@@ -244,6 +265,11 @@ impl Server {
     /// The global account `$G`.
     pub fn global_account(&self) -> Arc<Account> {
         self.gacc.clone()
+    }
+
+    /// The system account, unless disabled.
+    pub fn system_account(&self) -> Option<Arc<Account>> {
+        self.sys.clone()
     }
 
     /// Whether INFO says clients must authenticate: auth is configured and no `no_auth_user`

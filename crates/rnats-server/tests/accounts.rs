@@ -211,3 +211,74 @@ async fn imports_without_a_matching_export_are_refused_at_load() {
         assert!(err.contains(want), "{err}\nwanted: {want}");
     }
 }
+
+#[tokio::test]
+async fn system_account_sees_connect_disconnect_and_auth_error_events() {
+    let s = start(
+        r#"
+system_account: SYS
+accounts {
+  A { users: [{user: a, password: p}] }
+  SYS { users: [{user: sys, password: p}] }
+}"#,
+    )
+    .await;
+    let sys = login(&s, "sys").await;
+    let mut events = sys.subscribe("$SYS.>").await.expect("sub");
+    sys.flush().await.expect("flush");
+    let a = login(&s, "a").await;
+    // A client in another account cannot publish into the system account.
+    a.publish("$SYS.ACCOUNT.A.CONNECT", "forged".into())
+        .await
+        .expect("pub");
+    a.flush().await.expect("flush");
+    let m = timeout(T, events.next()).await.expect("t").expect("event");
+    assert_eq!(m.subject.as_str(), "$SYS.ACCOUNT.A.CONNECT");
+    let v: serde_json::Value = serde_json::from_slice(&m.payload).expect("json");
+    assert_eq!(v["type"], "io.nats.server.advisory.v1.client_connect");
+    assert_eq!(v["server"]["id"], s.id.as_str());
+    assert_eq!(v["client"]["acc"], "A");
+    assert_eq!(v["client"]["user"], "a");
+    assert_eq!(v["client"]["kind"], "Client");
+    assert_eq!(v["client"]["client_type"], "nats");
+    assert!(v["client"]["start"].is_string() && v["client"].get("stop").is_none());
+    let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["client", "id", "server", "timestamp", "type"]);
+    drop(a);
+    let m = timeout(T, events.next()).await.expect("t").expect("event");
+    assert_eq!(m.subject.as_str(), "$SYS.ACCOUNT.A.DISCONNECT");
+    let v: serde_json::Value = serde_json::from_slice(&m.payload).expect("json");
+    assert_eq!(v["type"], "io.nats.server.advisory.v1.client_disconnect");
+    assert_eq!(v["reason"], "Client Closed");
+    assert_eq!(v["sent"]["msgs"], 1);
+    assert!(v["client"]["stop"].is_string());
+    // A failed login: the server-level auth error, then the disconnect in `$G`.
+    let bad = async_nats::ConnectOptions::with_user_and_password("a".into(), "wrong".into())
+        .max_reconnects(Some(1))
+        .connect(format!("nats://127.0.0.1:{}", s.client_addr.port()));
+    let _ = timeout(T, bad).await;
+    let m = timeout(T, events.next()).await.expect("t").expect("event");
+    assert_eq!(
+        m.subject,
+        format!("$SYS.SERVER.{}.CLIENT.AUTH.ERR", s.id).into()
+    );
+    let v: serde_json::Value = serde_json::from_slice(&m.payload).expect("json");
+    assert_eq!(v["reason"], "Authentication Failure");
+    assert_eq!(v["client"]["user"], "a");
+    let m = timeout(T, events.next()).await.expect("t").expect("event");
+    assert_eq!(m.subject.as_str(), "$SYS.ACCOUNT.$G.DISCONNECT");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_undefined_system_account_refuses_to_start() {
+    let map =
+        rnats_conf::parse_str("port: -1\nsystem_account: NOPE\naccounts { A {} }").expect("p");
+    let mut o = Options::default();
+    rnats_server::config::apply_map(&map, &mut o).expect("loads like the reference's -t");
+    let err = Server::start(o).await.expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "error resolving system account: account missing"
+    );
+}

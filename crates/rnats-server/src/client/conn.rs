@@ -615,6 +615,7 @@ impl Conn {
             reason.as_str()
         );
         self.server.remove_client(self.shared.cid);
+        self.server.event_disconnect(&self.shared, reason);
         self.shared.writer_wake.notify_one();
     }
 }

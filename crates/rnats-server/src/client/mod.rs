@@ -83,6 +83,8 @@ pub struct Outbound {
 /// Identity the client gave in CONNECT (for logs and monitoring).
 #[derive(Debug, Default, Clone)]
 pub struct ClientMeta {
+    /// The user (or nkey) the client presented in CONNECT.
+    pub user: String,
     pub name: String,
     pub lang: String,
     pub version: String,

@@ -46,11 +46,6 @@ const LATER_BLOCKS: &[(&str, &str)] = &[
     ("ocsp_cache", "tls"),
     ("https", "https monitoring"),
     ("https_port", "https monitoring"),
-    ("system_account", "system account"),
-    ("system", "system account"),
-    ("no_system_account", "system account"),
-    ("no_system", "system account"),
-    ("no_sys_acc", "system account"),
     ("operator", "operator mode"),
     ("operators", "operator mode"),
     ("roots", "operator mode"),
@@ -423,6 +418,16 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
             "accounts" => {
                 auth::accounts(&mut cx, e, &mut o.auth, &mut o.accounts, &mut o.links);
                 accounts_block = Some(e);
+            }
+            "system_account" | "system" => {
+                if let Some(n) = cx.string(e) {
+                    o.system_account = Some(n);
+                }
+            }
+            "no_system_account" | "no_system" | "no_sys_acc" => {
+                if let Some(b) = cx.boolean(e) {
+                    o.no_system_account = b;
+                }
             }
             "no_auth_user" => {
                 if let Some(u) = cx.string(e) {

@@ -41,6 +41,12 @@ impl Conn {
             m.name = opts.name.clone().unwrap_or_default();
             m.lang = opts.lang.clone().unwrap_or_default();
             m.version = opts.version.clone().unwrap_or_default();
+            m.user = opts
+                .user
+                .clone()
+                .filter(|u| !u.is_empty())
+                .or_else(|| opts.nkey.clone())
+                .unwrap_or_default();
         }
         if self.needs_auth {
             let o = self.server.opts();
@@ -64,6 +70,8 @@ impl Conn {
         self.opts = opts.clone();
         if self.needs_auth {
             self.authenticated(decision)?;
+        } else {
+            self.server.event_connect(&self.shared);
         }
         let account_requested = opts.account.is_some() || opts.new_account;
         let (protocol, no_responders) = (opts.protocol, opts.no_responders);
@@ -115,6 +123,7 @@ impl Conn {
                     .unwrap_or_else(|e| e.into_inner()) =
                     Some((self.opts.clone(), self.nonce.clone()));
                 self.shared.authenticated.store(true, Ordering::Release);
+                self.server.event_connect(&self.shared);
                 Ok(())
             }
             Err(r) => {
@@ -134,10 +143,12 @@ impl Conn {
                         r.reason
                     );
                 }
-                self.fail(
+                let res = self.fail(
                     wire::ERR_AUTHORIZATION_VIOLATION,
                     ClosedState::AuthenticationViolation,
-                )
+                );
+                self.server.event_auth_error(&self.shared);
+                res
             }
         }
     }

@@ -1,0 +1,258 @@
+//! Events the server publishes in the system account (nats-server `events.go`): a client
+//! connected, a client disconnected, a client failed to authenticate. Their subjects and JSON
+//! (field names, order, omitted empties, RFC 3339 times with nanoseconds) are the reference's,
+//! so `nats event`-style tools and existing subscribers read them unchanged.
+//!
+//! An event is encoded only when someone in the system account subscribes to its subject, so
+//! a server nobody watches pays one index lookup per connection event.
+
+use crate::client::{ClientShared, ClosedState};
+use crate::route::{Delivery, Msg};
+use crate::server::Server;
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+const CONNECT_TYPE: &str = "io.nats.server.advisory.v1.client_connect";
+const DISCONNECT_TYPE: &str = "io.nats.server.advisory.v1.client_disconnect";
+
+#[derive(Serialize)]
+struct ServerInfo<'a> {
+    name: &'a str,
+    host: &'a str,
+    id: &'a str,
+    ver: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tags: &'a [String],
+    jetstream: bool,
+    flags: u64,
+    seq: u64,
+    time: String,
+}
+
+#[derive(Serialize, Default)]
+struct ClientInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    host: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    id: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    acc: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    user: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    lang: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    ver: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    rtt: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop: Option<String>,
+    kind: &'static str,
+    client_type: &'static str,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Serialize)]
+struct MsgBytes {
+    msgs: u64,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: String,
+    timestamp: String,
+    server: ServerInfo<'a>,
+    client: ClientInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent: Option<MsgBytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received: Option<MsgBytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+/// Go's `time.RFC3339Nano` in UTC: nanoseconds with trailing zeros dropped.
+pub fn rfc3339_nano(t: SystemTime) -> String {
+    let dt = time::OffsetDateTime::from(t);
+    let ns = dt.nanosecond();
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    if ns == 0 {
+        format!("{base}Z")
+    } else {
+        let frac = format!("{ns:09}");
+        format!("{base}.{}Z", frac.trim_end_matches('0'))
+    }
+}
+
+/// A 22-character id like the reference's NUID-based event ids.
+fn event_id() -> String {
+    let mut v = Vec::with_capacity(22);
+    crate::imports::push_random(&mut v, 22);
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+fn client_info(c: &ClientShared, stop: Option<SystemTime>, with_rtt: bool) -> ClientInfo {
+    let m = c.meta.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    ClientInfo {
+        start: Some(rfc3339_nano(c.start)),
+        host: c.remote.ip().to_string(),
+        id: c.cid,
+        acc: c.account().name.clone(),
+        user: m.user,
+        name: m.name,
+        lang: m.lang,
+        ver: m.version,
+        rtt: if with_rtt {
+            c.rtt_ns.load(Ordering::Relaxed)
+        } else {
+            0
+        },
+        stop: stop.map(rfc3339_nano),
+        kind: "Client",
+        client_type: "nats",
+    }
+}
+
+impl Server {
+    /// Publish `payload()` on `subject` in the system account, if it exists and someone there
+    /// subscribes to the subject.
+    pub fn publish_system(&self, subject: &str, payload: impl FnOnce(&Server) -> String) {
+        let Some(sys) = self.system_account() else {
+            return;
+        };
+        let r = sys.sublist.match_subject(subject.as_bytes());
+        if r.is_empty() {
+            return;
+        }
+        let data = payload(self);
+        let mut dl = Delivery::new(0);
+        dl.deliver_result(
+            &r,
+            None,
+            Msg {
+                subject: subject.as_bytes(),
+                reply: None,
+                header_len: None,
+                data: data.as_bytes(),
+            },
+        );
+        dl.flush(&self.stats);
+    }
+
+    fn event<'a>(
+        &'a self,
+        kind: &'static str,
+        client: ClientInfo,
+        stats: Option<(&ClientShared, ClosedState)>,
+        opts: &'a crate::Options,
+    ) -> String {
+        let now = SystemTime::now();
+        let (sent, received, reason) = match stats {
+            Some((c, reason)) => {
+                let out = c.out.lock().unwrap_or_else(|e| e.into_inner());
+                (
+                    Some(MsgBytes {
+                        msgs: c.in_msgs.load(Ordering::Relaxed),
+                        bytes: c.in_bytes.load(Ordering::Relaxed),
+                    }),
+                    Some(MsgBytes {
+                        msgs: out.out_msgs,
+                        bytes: out.out_bytes,
+                    }),
+                    Some(reason.as_str()),
+                )
+            }
+            None => (None, None, None),
+        };
+        let e = Event {
+            kind,
+            id: event_id(),
+            timestamp: rfc3339_nano(now),
+            server: ServerInfo {
+                name: &self.name,
+                host: &opts.host,
+                id: &self.id,
+                ver: crate::defaults::NATS_VERSION,
+                tags: &opts.server_tags,
+                jetstream: false,
+                flags: 0,
+                seq: self.event_seq.fetch_add(1, Ordering::Relaxed) + 1,
+                time: rfc3339_nano(now),
+            },
+            client,
+            sent,
+            received,
+            reason,
+        };
+        serde_json::to_string(&e).unwrap_or_default()
+    }
+
+    /// `$SYS.ACCOUNT.<acc>.CONNECT` after a client authenticated.
+    pub fn event_connect(&self, c: &ClientShared) {
+        let subject = format!("$SYS.ACCOUNT.{}.CONNECT", c.account().name);
+        self.publish_system(&subject, |s| {
+            let o = s.opts();
+            s.event(CONNECT_TYPE, client_info(c, None, false), None, &o)
+        });
+    }
+
+    /// `$SYS.ACCOUNT.<acc>.DISCONNECT` when a client's connection ended.
+    pub fn event_disconnect(&self, c: &ClientShared, reason: ClosedState) {
+        let subject = format!("$SYS.ACCOUNT.{}.DISCONNECT", c.account().name);
+        self.publish_system(&subject, |s| {
+            let o = s.opts();
+            let ci = client_info(c, Some(SystemTime::now()), true);
+            s.event(DISCONNECT_TYPE, ci, Some((c, reason)), &o)
+        });
+    }
+
+    /// `$SYS.SERVER.<id>.CLIENT.AUTH.ERR` when a client failed to authenticate.
+    pub fn event_auth_error(&self, c: &ClientShared) {
+        let subject = format!("$SYS.SERVER.{}.CLIENT.AUTH.ERR", self.id);
+        self.publish_system(&subject, |s| {
+            let o = s.opts();
+            let ci = client_info(c, Some(SystemTime::now()), true);
+            s.event(
+                DISCONNECT_TYPE,
+                ci,
+                Some((c, ClosedState::AuthenticationViolation)),
+                &o,
+            )
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn times_like_go_rfc3339_nano() {
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 120_000_000);
+        assert_eq!(rfc3339_nano(t), "2023-11-14T22:13:20.12Z");
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 0);
+        assert_eq!(rfc3339_nano(t), "2023-11-14T22:13:20Z");
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 1);
+        assert_eq!(rfc3339_nano(t), "2023-11-14T22:13:20.000000001Z");
+    }
+}
