@@ -24,11 +24,29 @@ struct ServerInfo<'a> {
     ver: &'a str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     tags: &'a [String],
+    feature_flags: FeatureFlags,
     jetstream: bool,
     flags: u64,
     seq: u64,
     time: String,
 }
+
+/// The feature flags the reference 2.15 reports (none of them apply to rnats yet, and the
+/// values are the reference's defaults so consumers comparing servers see no difference).
+#[derive(Serialize)]
+struct FeatureFlags {
+    js_ack_fc_v2: bool,
+    js_api_reply_v2: bool,
+    js_raft_delete_range: bool,
+    js_snapshot_sources: bool,
+}
+
+const FEATURE_FLAGS: FeatureFlags = FeatureFlags {
+    js_ack_fc_v2: false,
+    js_api_reply_v2: false,
+    js_raft_delete_range: true,
+    js_snapshot_sources: false,
+};
 
 #[derive(Serialize, Default)]
 struct ClientInfo {
@@ -52,6 +70,8 @@ struct ClientInfo {
     rtt: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     stop: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    name_tag: String,
     kind: &'static str,
     client_type: &'static str,
 }
@@ -112,11 +132,13 @@ fn event_id() -> String {
 
 fn client_info(c: &ClientShared, stop: Option<SystemTime>, with_rtt: bool) -> ClientInfo {
     let m = c.meta.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let acc = c.account().name.clone();
     ClientInfo {
         start: Some(rfc3339_nano(c.start)),
         host: c.remote.ip().to_string(),
         id: c.cid,
-        acc: c.account().name.clone(),
+        name_tag: acc.clone(),
+        acc,
         user: m.user,
         name: m.name,
         lang: m.lang,
@@ -150,7 +172,9 @@ impl Server {
             None,
             Msg {
                 subject: subject.as_bytes(),
-                reply: None,
+                // The reference's internal messages carry an empty (not absent) reply, which
+                // shows on the wire as two spaces: `MSG <subject> <sid>  <size>`.
+                reply: Some(b""),
                 header_len: None,
                 data: data.as_bytes(),
             },
@@ -164,8 +188,8 @@ impl Server {
         client: ClientInfo,
         stats: Option<(&ClientShared, ClosedState)>,
         opts: &'a crate::Options,
+        now: SystemTime,
     ) -> String {
-        let now = SystemTime::now();
         let (sent, received, reason) = match stats {
             Some((c, reason)) => {
                 let out = c.out.lock().unwrap_or_else(|e| e.into_inner());
@@ -193,6 +217,7 @@ impl Server {
                 id: &self.id,
                 ver: crate::defaults::NATS_VERSION,
                 tags: &opts.server_tags,
+                feature_flags: FEATURE_FLAGS,
                 jetstream: false,
                 flags: 0,
                 seq: self.event_seq.fetch_add(1, Ordering::Relaxed) + 1,
@@ -211,7 +236,8 @@ impl Server {
         let subject = format!("$SYS.ACCOUNT.{}.CONNECT", c.account().name);
         self.publish_system(&subject, |s| {
             let o = s.opts();
-            s.event(CONNECT_TYPE, client_info(c, None, false), None, &o)
+            let now = SystemTime::now();
+            s.event(CONNECT_TYPE, client_info(c, None, false), None, &o, now)
         });
     }
 
@@ -220,8 +246,9 @@ impl Server {
         let subject = format!("$SYS.ACCOUNT.{}.DISCONNECT", c.account().name);
         self.publish_system(&subject, |s| {
             let o = s.opts();
-            let ci = client_info(c, Some(SystemTime::now()), true);
-            s.event(DISCONNECT_TYPE, ci, Some((c, reason)), &o)
+            let now = SystemTime::now();
+            let ci = client_info(c, Some(now), true);
+            s.event(DISCONNECT_TYPE, ci, Some((c, reason)), &o, now)
         });
     }
 
@@ -230,13 +257,10 @@ impl Server {
         let subject = format!("$SYS.SERVER.{}.CLIENT.AUTH.ERR", self.id);
         self.publish_system(&subject, |s| {
             let o = s.opts();
-            let ci = client_info(c, Some(SystemTime::now()), true);
-            s.event(
-                DISCONNECT_TYPE,
-                ci,
-                Some((c, ClosedState::AuthenticationViolation)),
-                &o,
-            )
+            let now = SystemTime::now();
+            let ci = client_info(c, Some(now), true);
+            let stats = Some((c, ClosedState::AuthenticationViolation));
+            s.event(DISCONNECT_TYPE, ci, stats, &o, now)
         });
     }
 }

@@ -113,7 +113,9 @@ impl Transform {
     pub fn between(from: &str, to: &str) -> Self {
         if from == to {
             Transform::Identity
-        } else if !rnats_proto::subject::has_wildcard(to.as_bytes()) {
+        } else if !rnats_proto::subject::has_wildcard(to.as_bytes())
+            && !to.split('.').any(|t| dollar_index(t.as_bytes()).is_some())
+        {
             Transform::Literal(to.as_bytes().into())
         } else {
             Transform::Wildcards {
@@ -154,12 +156,15 @@ impl Transform {
                     }
                 }
                 let mut out = Vec::with_capacity(to.len() + subject.len());
+                let caught_all = caught.clone();
                 let mut it = caught.into_iter();
                 for (i, t) in to.split(|&b| b == TSEP).enumerate() {
                     if i > 0 {
                         out.push(TSEP);
                     }
-                    if t == [PWC] {
+                    if let Some(i) = dollar_index(t) {
+                        out.extend_from_slice(caught_all.get(i - 1).copied().unwrap_or(t));
+                    } else if t == [PWC] {
                         out.extend_from_slice(it.next().unwrap_or(t));
                     } else if t == [FWC] {
                         out.extend_from_slice(if rest.is_empty() { t } else { rest });
@@ -171,6 +176,34 @@ impl Transform {
             }
         }
     }
+}
+
+/// `$N` (N >= 1): a reference to the N-th single-token wildcard of the source pattern.
+pub fn dollar_index(token: &[u8]) -> Option<usize> {
+    let digits = token.strip_prefix(b"$")?;
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits)
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|&n| n >= 1)
+}
+
+/// Check a mapping's `$N` references against the source's wildcards (the reference's text).
+pub fn check_mapping(from: &str, to: &str) -> Result<(), String> {
+    let stars = from.split('.').filter(|t| *t == "*").count();
+    for t in to.split('.') {
+        if let Some(i) = dollar_index(t.as_bytes())
+            && i > stars
+        {
+            return Err(format!(
+                "invalid mapping destination: wildcard index out of range in {t}: [{i}]"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A stream import, seen from the exporting account.
@@ -215,6 +248,7 @@ struct Pending {
     importer: Weak<Account>,
     reply: Box<[u8]>,
     response: ResponseType,
+    threshold: Duration,
     expires: Instant,
 }
 
@@ -249,6 +283,7 @@ impl Responses {
                 importer: Arc::downgrade(importer),
                 reply: reply.into(),
                 response: link.response,
+                threshold: link.threshold,
                 expires: now + link.threshold,
             },
         );
@@ -257,15 +292,19 @@ impl Responses {
 
     /// The importer and original reply for a response published on `subject`; a singleton
     /// mapping is used up.
-    fn take(&mut self, subject: &[u8]) -> Option<(Arc<Account>, Box<[u8]>)> {
-        let p = self.map.get(subject)?;
-        if p.expires <= Instant::now() || p.response == ResponseType::Singleton {
+    /// An empty message ends a streamed or chunked response; each other response of those
+    /// kinds extends the route by the threshold again.
+    fn take(&mut self, subject: &[u8], empty: bool) -> Option<(Arc<Account>, Box<[u8]>)> {
+        let now = Instant::now();
+        let p = self.map.get_mut(subject)?;
+        if p.expires <= now || p.response == ResponseType::Singleton || empty {
             let p = self.map.remove(subject)?;
-            if p.expires <= Instant::now() {
+            if p.expires <= now {
                 return None;
             }
             return Some((p.importer.upgrade()?, p.reply));
         }
+        p.expires = now + p.threshold;
         Some((p.importer.upgrade()?, p.reply.clone()))
     }
 
@@ -291,6 +330,53 @@ pub fn push_random(out: &mut Vec<u8>, n: usize) {
     for _ in 0..n {
         out.push(ALPHABET[fastrand::usize(..ALPHABET.len())]);
     }
+}
+
+/// The header the reference adds to every request crossing a service import.
+pub const REQUEST_INFO: &[u8] = b"Nats-Request-Info:";
+
+/// The message with `Nats-Request-Info: {"acc":…,"rtt":…}` appended to its headers (a header
+/// of that name the client sent is removed); returns the data and the new header length.
+fn with_request_info(m: Msg<'_>, acc: &str, rtt_ns: u64) -> (Vec<u8>, usize) {
+    #[derive(serde::Serialize)]
+    struct Info<'a> {
+        acc: &'a str,
+        #[serde(skip_serializing_if = "is_zero")]
+        rtt: u64,
+    }
+    fn is_zero(n: &u64) -> bool {
+        *n == 0
+    }
+    let info = serde_json::to_string(&Info { acc, rtt: rtt_ns }).unwrap_or_default();
+    let (hdr, body) = match m.header_len {
+        Some(h) if h <= m.data.len() => m.data.split_at(h),
+        _ => (&b""[..], m.data),
+    };
+    let mut out = Vec::with_capacity(hdr.len() + info.len() + body.len() + 48);
+    // "NATS/1.0\r\nA: b\r\n\r\n" -> lines "NATS/1.0\r", "A: b\r" (each keeps its CR).
+    let block = hdr.strip_suffix(b"\r\n").unwrap_or(hdr);
+    let mut lines = block.split(|&b| b == b'\n');
+    match lines.next() {
+        Some(status) if !status.is_empty() => {
+            out.extend_from_slice(status);
+            out.push(b'\n');
+        }
+        _ => out.extend_from_slice(b"NATS/1.0\r\n"),
+    }
+    for line in lines {
+        if line.is_empty() || line.starts_with(REQUEST_INFO) {
+            continue;
+        }
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(REQUEST_INFO);
+    out.push(b' ');
+    out.extend_from_slice(info.as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
+    let header_len = out.len();
+    out.extend_from_slice(body);
+    (out, header_len)
 }
 
 /// Install the links `cfg` describes between `accounts` (replacing any earlier ones). The
@@ -334,13 +420,16 @@ pub fn install(accounts: &FxHashMap<String, Arc<Account>>, cfg: &LinkConfig) {
                 }
                 Kind::Service => {
                     let local = i.local();
+                    // The export with exactly this subject, else the first that covers it.
                     let export = cfg.exports.get(&i.account).and_then(|xs| {
-                        xs.iter().find(|x| {
-                            x.kind == Kind::Service
-                                && rnats_proto::subject::is_subset(
+                        let services = || xs.iter().filter(|x| x.kind == Kind::Service);
+                        services().find(|x| x.subject == i.subject).or_else(|| {
+                            services().find(|x| {
+                                rnats_proto::subject::is_subset(
                                     i.subject.as_bytes(),
                                     x.subject.as_bytes(),
                                 )
+                            })
                         })
                     });
                     if let Some(l) = per.get_mut(importer.as_str()) {
@@ -363,25 +452,31 @@ pub fn install(accounts: &FxHashMap<String, Arc<Account>>, cfg: &LinkConfig) {
     }
 }
 
-/// Route a message into `acc` as if published there: its subscribers, then its links.
-pub fn route_in(acc: &Arc<Account>, dl: &mut Delivery, m: Msg<'_>, depth: u8) -> usize {
+/// Route a message that crossed a service import (a request or its response) into `acc`: its
+/// subscribers, then its service links. Like the reference, such traffic is never re-exported
+/// through stream imports.
+fn route_in(acc: &Arc<Account>, dl: &mut Delivery, m: Msg<'_>, depth: u8) -> usize {
     let r = acc.sublist.match_subject(m.subject);
     let mut n = dl.deliver_result(&r, None, m);
     if acc.has_links() {
-        n += route_links(acc, dl, m, depth);
+        n += follow(acc, dl, m, depth, false);
     }
     n
 }
 
 /// Follow the links of `acc` for a message published in it: stream taps to importers,
 /// service imports to exporters, and responses back to requesters. Returns the deliveries.
-pub fn route_links(acc: &Account, dl: &mut Delivery, m: Msg<'_>, depth: u8) -> usize {
+pub fn route_links(acc: &Account, dl: &mut Delivery, m: Msg<'_>) -> usize {
+    follow(acc, dl, m, 0, true)
+}
+
+fn follow(acc: &Account, dl: &mut Delivery, m: Msg<'_>, depth: u8, streams: bool) -> usize {
     if depth >= MAX_DEPTH {
         return 0;
     }
     let links = acc.links();
     let mut n = 0;
-    for tap in &links.streams {
+    for tap in links.streams.iter().filter(|_| streams) {
         if !matches(&tap.subject, m.subject) {
             continue;
         }
@@ -412,13 +507,15 @@ pub fn route_links(acc: &Account, dl: &mut Delivery, m: Msg<'_>, depth: u8) -> u
                 .responses()
                 .register(exporter.reply_prefix(), &me, r, link)
         });
+        let (data, header_len) = with_request_info(m, &acc.name, dl.origin_rtt_ns);
         let d = route_in(
             &exporter,
             dl,
             Msg {
                 subject: &subject,
                 reply: reply.as_deref(),
-                ..m
+                header_len: Some(header_len),
+                data: &data,
             },
             depth + 1,
         );
@@ -430,7 +527,7 @@ pub fn route_links(acc: &Account, dl: &mut Delivery, m: Msg<'_>, depth: u8) -> u
         n += d;
     }
     if links.serves && m.subject.starts_with(REPLY_PREFIX) {
-        let found = acc.responses().take(m.subject);
+        let found = acc.responses().take(m.subject, m.data.is_empty());
         if let Some((importer, reply)) = found {
             n += route_in(
                 &importer,
@@ -462,8 +559,36 @@ mod tests {
         assert_eq!(t("a.*.*", "b.*.c.*", "a.x.y"), "b.x.c.y");
         assert_eq!(t("a.>", "b.>", "a.x.y.z"), "b.x.y.z");
         assert_eq!(t("a.*.>", "b.*.>", "a.x.y.z"), "b.x.y.z");
+        assert_eq!(t("events.*", "ev.$1.x", "events.q"), "ev.q.x");
+        assert_eq!(t("a.*.*", "b.$2.$1", "a.x.y"), "b.y.x");
+        assert!(check_mapping("x.*", "y.$2").is_err());
+        assert!(check_mapping("x.*", "y.$1").is_ok());
         let p = Transform::Prefix(b"from_a".as_slice().into());
         assert_eq!(p.apply(b"events.x").as_ref(), b"from_a.events.x");
+    }
+
+    #[test]
+    fn request_info_header_is_added_and_a_forged_one_removed() {
+        let m = |data: &'static [u8], h: Option<usize>| Msg {
+            subject: b"s",
+            reply: None,
+            header_len: h,
+            data,
+        };
+        let (d, h) = with_request_info(m(b"ping", None), "A", 5);
+        assert_eq!(
+            d,
+            b"NATS/1.0\r\nNats-Request-Info: {\"acc\":\"A\",\"rtt\":5}\r\n\r\nping"
+        );
+        assert_eq!(h, d.len() - 4);
+        let hdr: &[u8] =
+            b"NATS/1.0\r\nFoo: bar\r\nNats-Request-Info: {\"acc\":\"FAKE\"}\r\nZed: 1\r\n\r\nhi";
+        let (d, h) = with_request_info(m(hdr, Some(hdr.len() - 2)), "A", 0);
+        assert_eq!(
+            String::from_utf8_lossy(&d),
+            "NATS/1.0\r\nFoo: bar\r\nZed: 1\r\nNats-Request-Info: {\"acc\":\"A\"}\r\n\r\nhi"
+        );
+        assert_eq!(h, d.len() - 2);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Delivery {
     pub stalled: Vec<Arc<ClientShared>>,
     pub out_msgs: u64,
     pub out_bytes: u64,
+    /// The publisher's round-trip time (reported to services it sends requests to).
+    pub origin_rtt_ns: u64,
 }
 
 impl Delivery {

@@ -567,7 +567,8 @@ impl Conn {
         };
         let mut delivered = self.dl.deliver_result(&result, skip, m);
         if self.account.has_links() {
-            delivered += crate::imports::route_links(&self.account, &mut self.dl, m, 0);
+            self.dl.origin_rtt_ns = self.shared.rtt_ns.load(Ordering::Relaxed);
+            delivered += crate::imports::route_links(&self.account, &mut self.dl, m);
         }
         if delivered == 0
             && let Some(reply) = reply

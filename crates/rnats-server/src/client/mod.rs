@@ -271,6 +271,7 @@ impl ClientShared {
             return 0;
         }
         if let Some(r) = reply
+            && !r.is_empty()
             && self.has_resp.load(Ordering::Relaxed)
         {
             let mut replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());

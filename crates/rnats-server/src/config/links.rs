@@ -348,6 +348,8 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
     let known = |n: &str| names.iter().any(|x| x == n);
     let mut accounts: Vec<&String> = links.exports.keys().collect();
     accounts.sort();
+    // Exports are checked for their accounts only: the reference never validates an export's
+    // subject.
     for acc in accounts {
         for x in &links.exports[acc] {
             let what = match x.kind {
@@ -358,15 +360,6 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
                 if !known(n) {
                     cx.err(at, format!("{n:?} account not defined for {what} export"));
                 }
-            }
-            if !is_valid_subject(x.subject.as_bytes()) {
-                cx.err(
-                    at,
-                    format!(
-                        "Error adding {what} export {:?}: invalid subject",
-                        x.subject
-                    ),
-                );
             }
         }
     }
@@ -396,13 +389,11 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
                 .get(&i.account)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            if !is_valid_subject(i.subject.as_bytes())
-                || i.to
-                    .as_ref()
-                    .is_some_and(|t| !is_valid_subject(t.as_bytes()))
-            {
-                fail(cx, "invalid subject");
-            } else if !authorized(exports, i.kind, acc, &i.subject) {
+            let valid = is_valid_subject(i.subject.as_bytes())
+                && i.to.as_ref().is_none_or(|t| is_valid_subject(t.as_bytes()));
+            if i.kind == Kind::Service && !valid {
+                fail(cx, "sublist: invalid subject");
+            } else if !valid || !authorized(exports, i.kind, acc, &i.subject) {
                 fail(cx, &format!("{what} import not authorized"));
             } else if i
                 .prefix
@@ -410,6 +401,16 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
                 .is_some_and(|p| has_wildcard(p.as_bytes()))
             {
                 fail(cx, "stream import prefix can not contain wildcard tokens");
+            } else if let (Kind::Stream, Some(to)) = (i.kind, &i.to)
+                && let Err(e) = crate::imports::check_mapping(&i.subject, to)
+            {
+                fail(
+                    cx,
+                    &format!(
+                        "failed to create mapping transform for stream import subject from {:?} to {to:?}: {e}",
+                        i.subject
+                    ),
+                );
             }
         }
     }

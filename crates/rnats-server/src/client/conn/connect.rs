@@ -19,6 +19,11 @@ impl Conn {
                 return Err(Stop);
             }
         };
+        if self.shared.rtt_ns.load(Ordering::Relaxed) == 0 {
+            // First estimate of the round trip (the reference's): accept to CONNECT.
+            let ns = self.shared.started.elapsed().as_nanos() as u64;
+            self.shared.rtt_ns.store(ns.max(1), Ordering::Relaxed);
+        }
         if self.connect_received {
             // A second CONNECT starts over: existing subscriptions are dropped.
             self.drop_all_subs();
