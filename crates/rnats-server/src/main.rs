@@ -47,10 +47,27 @@ fn main() -> ExitCode {
     if let Some(path) = &cli.config {
         match config::load_file(path, &mut opts) {
             Ok(warnings) => {
-                for w in warnings {
-                    test_failed |= !w.contains("not supported yet");
+                let (ours, reference): (Vec<_>, Vec<_>) = warnings
+                    .into_iter()
+                    .partition(|w| config::is_rnats_notice(w));
+                for w in ours {
                     eprintln!("nats-server: {w}");
                 }
+                if cli.test_config == Some(true) && !reference.is_empty() {
+                    // -t fails on the reference's own warnings, printed like errors.
+                    test_failed = true;
+                    eprint!("nats-server: {}\n\n", reference.join("\n"));
+                } else {
+                    // Printed before the logger starts, without a prefix, as the reference does.
+                    for w in reference {
+                        eprintln!("{w}");
+                    }
+                }
+            }
+            Err(config::ConfigError::Invalid(errs)) => {
+                // The reference lists every error, then a blank line.
+                eprint!("nats-server: {}\n\n", errs.join("\n"));
+                return ExitCode::from(1);
             }
             Err(e) => {
                 eprintln!("nats-server: {e}");
@@ -64,7 +81,8 @@ fn main() -> ExitCode {
         return match (&cli.config, Ok::<(), rnats_server::opts::OptionsError>(())) {
             (Some(_), Ok(())) if test_failed => ExitCode::from(1),
             (Some(path), Ok(())) => {
-                println!(
+                // On stderr, as the reference prints it.
+                eprintln!(
                     "nats-server: configuration file {} is valid ({})",
                     path.display(),
                     config::digest(path)

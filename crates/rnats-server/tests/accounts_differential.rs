@@ -284,3 +284,52 @@ accounts {
     );
     assert_eq!(ours, theirs);
 }
+
+/// `-t` on configurations with bad exports/imports: same exit status and the same messages
+/// (with `file:line:col`) as the reference.
+#[test]
+fn export_import_config_errors_match_the_reference() {
+    let cases: &[&str] = &[
+        // Import from an undefined account (stream and service).
+        "accounts {\n  A { users: [{user: a, password: a}] }\n  B { imports: [{stream: {account: Z, subject: \"x\"}}, {service: {account: Q, subject: \"y\"}}] }\n}\n",
+        // Not exported, and private exports that do not list the importer.
+        "accounts {\n  A { exports: [{stream: \"events.>\", accounts: [C]}, {service: \"svc.*\", accounts: [C]}] }\n  B { imports: [{stream: {account: A, subject: \"events.>\"}}, {service: {account: A, subject: \"svc.echo\"}}, {stream: {account: A, subject: \"foo\"}}] }\n  C { }\n}\n",
+        // Exported as a stream, imported as a service.
+        "accounts {\n  A { exports: [{stream: \"events.>\"}] }\n  B { imports: [{service: {account: A, subject: \"events.>\"}}] }\n}\n",
+        // Unknown keys, a bad response type, response on a stream.
+        "accounts {\n  A { exports: [{service: \"svc\", response_type: bogus}, {stream: \"s\", foo: bar}] }\n}\n",
+        "accounts {\n  A { exports: [{stream: \"s\", response_type: stream}] }\n}\n",
+        "accounts {\n  A { exports: [{stream: \"s\"}] }\n  B { imports: [{stream: {account: A, subject: \"s\"}, bogus: 1}] }\n}\n",
+        // An export for an undefined account; an import that is not a map; a missing subject.
+        "accounts { A { exports: [{stream: \"s\", accounts: [ZZ]}] } }\n",
+        "accounts {\n  A { exports: [{stream: \"s\"}] }\n  B { imports: [\"foo\"] }\n}\n",
+        "accounts {\n  A { exports: [{stream: \"s\"}] }\n  B { imports: [{stream: {account: A}}] }\n}\n",
+        // Wildcard prefix, out-of-range $N mapping, invalid import subjects.
+        "accounts {\n  A { exports: [{stream: \"x.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"x.>\"}, prefix: \"p.*\"}] }\n}\n",
+        "accounts {\n  A { exports: [{stream: \"x.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"x.*\"}, to: \"y.$2\"}] }\n}\n",
+        "accounts {\n  A { exports: [{stream: \"events.>\"}, {service: \"svc.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"events..>\"}}, {service: {account: A, subject: \"svc..x\"}}] }\n}\n",
+        // Accepted: wildcard service imports, invalid export subjects, importing one's own export.
+        "accounts {\n  A { exports: [{service: \"svc.>\"}, {stream: \"events..>\"}] }\n  B { imports: [{service: {account: A, subject: \"svc.>\"}, to: \"x.>\"}] }\n  A2 { exports: [{stream: \"e\"}], imports: [{stream: {account: A2, subject: \"e\"}}] }\n}\n",
+    ];
+    let ours = Path::new(env!("CARGO_BIN_EXE_rnats-server"));
+    let theirs = reference_server_path();
+    for (i, body) in cases.iter().enumerate() {
+        let conf = conf_file(&format!("bad{i}.conf"), body);
+        let run = |bin: &Path| {
+            let out = std::process::Command::new(bin)
+                .arg("-t")
+                .arg("-c")
+                .arg(&conf)
+                .output()
+                .expect("runs");
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            // The digest of an accepted file is compared by the conf crate's own tests.
+            let err = match err.find("(sha256:") {
+                Some(i) => err[..i].to_string(),
+                None => err,
+            };
+            (out.status.code(), err)
+        };
+        assert_eq!(run(ours), run(&theirs), "case {i}:\n{body}");
+    }
+}

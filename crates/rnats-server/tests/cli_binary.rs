@@ -173,7 +173,7 @@ fn config_file_and_flag_precedence() {
         .output()
         .expect("run");
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("is valid (sha256:"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is valid (sha256:"));
     let bad = dir.join("bad.conf");
     std::fs::write(&bad, "port: 4222\nnot_a_key: 1\n").expect("write");
     let out = Command::new(bin())

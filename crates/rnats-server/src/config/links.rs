@@ -350,8 +350,13 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
     accounts.sort();
     // Exports are checked for their accounts only: the reference never validates an export's
     // subject.
-    for acc in accounts {
-        for x in &links.exports[acc] {
+    // Stream exports, then service exports; likewise for imports (the reference's order).
+    let kinds = [Kind::Stream, Kind::Service];
+    for (kind, acc) in kinds
+        .iter()
+        .flat_map(|k| accounts.iter().map(move |a| (*k, *a)))
+    {
+        for x in links.exports[acc].iter().filter(|x| x.kind == kind) {
             let what = match x.kind {
                 Kind::Stream => "stream",
                 Kind::Service => "service",
@@ -365,8 +370,11 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
     }
     let mut accounts: Vec<&String> = links.imports.keys().collect();
     accounts.sort();
-    for acc in accounts {
-        for i in &links.imports[acc] {
+    for (kind, acc) in kinds
+        .iter()
+        .flat_map(|k| accounts.iter().map(move |a| (*k, *a)))
+    {
+        for i in links.imports[acc].iter().filter(|i| i.kind == kind) {
             let what = match i.kind {
                 Kind::Stream => "stream",
                 Kind::Service => "service",
