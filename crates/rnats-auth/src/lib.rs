@@ -9,11 +9,13 @@
 //! - [`nkey`]: the nonce challenge.
 //! - [`static_auth`]: token, user/password, users and nkeys, `no_auth_user`, in the reference's
 //!   decision order.
+//! - [`jwt`]: NATS JWT decoding and signatures, claims, the time rule, creds files.
 //! - [`permissions`]: publish/subscribe allow and deny rules.
 //! - [`reason`]: why a client was rejected, with stable codes.
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod jwt;
 pub mod nkey;
 pub mod permissions;
 pub mod reason;
