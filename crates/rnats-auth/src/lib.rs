@@ -10,6 +10,7 @@
 //! - [`static_auth`]: token, user/password, users and nkeys, `no_auth_user`, in the reference's
 //!   decision order.
 //! - [`jwt`]: NATS JWT decoding and signatures, claims, the time rule, creds files.
+//! - [`operator`]: operator mode: trust, account verification, the connect-time user JWT check.
 //! - [`permissions`]: publish/subscribe allow and deny rules.
 //! - [`reason`]: why a client was rejected, with stable codes.
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@
 pub mod clock;
 pub mod jwt;
 pub mod nkey;
+pub mod operator;
 pub mod permissions;
 pub mod reason;
 pub mod secret;

@@ -39,6 +39,54 @@ pub enum AuthFailure {
     /// The user's allowed connection types exclude this connection.
     #[error("connection type not allowed")]
     ConnectionTypeNotAllowed,
+    /// Operator mode and no (decodable) user JWT in CONNECT.
+    #[error("a user JWT is required: {0}")]
+    JwtRequired(String),
+    /// The user JWT's claims are not valid (src, times, issuer_account…).
+    #[error("user JWT not valid: {0}")]
+    JwtInvalid(String),
+    /// The user JWT expired.
+    #[error("user JWT expired {by:?} ago")]
+    UserExpired { by: std::time::Duration },
+    /// The user JWT is not valid yet (`nbf`).
+    #[error("user JWT not valid for another {in_:?}")]
+    UserNotYetValid { in_: std::time::Duration },
+    /// The user's account is not known to the resolver.
+    #[error("account {0} not found")]
+    AccountUnknown(String),
+    /// The account JWT failed verification (untrusted issuer, signature, claims).
+    #[error("account JWT not valid: {0}")]
+    AccountInvalid(String),
+    /// The account JWT expired.
+    #[error("account JWT expired {by:?} ago")]
+    AccountExpired { by: std::time::Duration },
+    /// The account JWT is not valid yet.
+    #[error("account JWT not valid for another {in_:?}")]
+    AccountNotYetValid { in_: std::time::Duration },
+    /// The user JWT was signed by a key the account does not list.
+    #[error("user JWT issuer {0} is not a signing key of its account")]
+    IssuerNotSigningKey(String),
+    /// A user of a scoped signing key carries its own permissions or limits.
+    #[error("scoped users require no permissions or limits set")]
+    ScopedUserHasLimits,
+    /// A scoped signing key's template did not expand.
+    #[error("scoped signing key template: {0}")]
+    TemplateInvalid(String),
+    /// A bearer token where the account disallows them.
+    #[error("account does not allow bearer tokens")]
+    BearerNotAllowed,
+    /// The user JWT was revoked by its account.
+    #[error("user JWT revoked")]
+    Revoked,
+    /// The client's address is outside the JWT's `src` networks.
+    #[error("source address not allowed")]
+    SourceNotAllowed,
+    /// Outside the JWT's connect-time windows.
+    #[error("outside connect times")]
+    OutsideTimes,
+    /// The JWT requires a trusted proxy.
+    #[error("proxy connection required")]
+    ProxyRequired,
 }
 
 impl AuthFailure {
@@ -56,6 +104,22 @@ impl AuthFailure {
             AuthFailure::AuthTimeout => "auth_timeout",
             AuthFailure::ConnectRequired => "connect_required",
             AuthFailure::ConnectionTypeNotAllowed => "connection_type_not_allowed",
+            AuthFailure::JwtRequired(_) => "jwt_required",
+            AuthFailure::JwtInvalid(_) => "jwt_invalid",
+            AuthFailure::UserExpired { .. } => "user_jwt_expired",
+            AuthFailure::UserNotYetValid { .. } => "user_jwt_not_yet_valid",
+            AuthFailure::AccountUnknown(_) => "account_unknown",
+            AuthFailure::AccountInvalid(_) => "account_jwt_invalid",
+            AuthFailure::AccountExpired { .. } => "account_jwt_expired",
+            AuthFailure::AccountNotYetValid { .. } => "account_jwt_not_yet_valid",
+            AuthFailure::IssuerNotSigningKey(_) => "issuer_not_signing_key",
+            AuthFailure::ScopedUserHasLimits => "scoped_user_has_limits",
+            AuthFailure::TemplateInvalid(_) => "template_invalid",
+            AuthFailure::BearerNotAllowed => "bearer_not_allowed",
+            AuthFailure::Revoked => "revoked",
+            AuthFailure::SourceNotAllowed => "source_not_allowed",
+            AuthFailure::OutsideTimes => "outside_connect_times",
+            AuthFailure::ProxyRequired => "proxy_required",
         }
     }
 }

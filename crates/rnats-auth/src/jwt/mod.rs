@@ -16,7 +16,9 @@
 
 pub mod claims;
 pub mod creds;
+pub mod limits;
 pub mod mint;
+pub mod template;
 pub mod time;
 
 use base64::Engine;

@@ -1,0 +1,333 @@
+//! Operator mode (decentralized JWT authentication): which operators are trusted, how an
+//! account JWT is verified, and the connect-time check of a user JWT in the reference's order
+//! (nats-server `auth.go` JWT branch; `../shared/spec/nats-server-behaviour.md` §3.6.7).
+//!
+//! Everything here is a pure function of the tokens, the trust, the account source and `now`:
+//! the server supplies the clock, the client's address and connection type, and the nonce it
+//! sent. The verdict carries the user's deadline computed by the one time rule
+//! ([`crate::jwt::time`]), so the server arms the expiry timer from the same instant that decided
+//! acceptance.
+
+use crate::jwt::claims::{AccountClaims, JwtPermissions, SigningKey, UserClaims, limit};
+use crate::jwt::limits::{Cidr, location_supported, time_window};
+use crate::jwt::template::{Context, expand_permission};
+use crate::jwt::time::{TimeError, TimePolicy, check};
+use crate::jwt::{DecodeError, decode_account, decode_operator, decode_user};
+use crate::{AuthFailure, Permissions};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The operators (or raw keys) this server trusts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trust {
+    /// Keys that may sign account JWTs.
+    pub keys: Vec<String>,
+    /// Operator identity keys whose signing must go through signing keys.
+    pub strict: Vec<String>,
+}
+
+/// Why an operator JWT could not be trusted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    #[error("operator JWT: {0}")]
+    Decode(#[from] DecodeError),
+    /// rnats refuses an operator JWT outside its validity (the reference ignores its times).
+    #[error("operator JWT {name:?} is not valid now: {err}")]
+    Time { name: String, err: TimeError },
+    #[error("{0:?} is not a valid operator public key")]
+    BadKey(String),
+}
+
+impl Trust {
+    /// Trust from operator JWTs (identity key unless strict, plus signing keys), checked at
+    /// `now`: an expired or not-yet-valid operator is refused.
+    pub fn from_operators(
+        jwts: &[String],
+        now: SystemTime,
+    ) -> Result<(Trust, Vec<crate::jwt::OperatorClaims>), TrustError> {
+        let mut t = Trust::default();
+        let mut claims = Vec::new();
+        for j in jwts {
+            let oc = decode_operator(j)?;
+            check(&oc.data, now, &TimePolicy::default()).map_err(|err| TrustError::Time {
+                name: oc.data.name.clone(),
+                err,
+            })?;
+            if oc.nats.strict_signing_key_usage {
+                t.strict.push(oc.data.sub.clone());
+            } else {
+                t.keys.push(oc.data.sub.clone());
+            }
+            t.keys.extend(oc.nats.signing_keys.iter().cloned());
+            claims.push(oc);
+        }
+        Ok((t, claims))
+    }
+
+    /// Trust from raw operator public keys (`trusted_keys`).
+    pub fn from_keys(keys: &[String]) -> Result<Trust, TrustError> {
+        for k in keys {
+            if !k.starts_with('O') || nkeys::KeyPair::from_public_key(k).is_err() {
+                return Err(TrustError::BadKey(k.clone()));
+            }
+        }
+        Ok(Trust {
+            keys: keys.to_vec(),
+            strict: Vec::new(),
+        })
+    }
+
+    /// Whether `issuer` may sign account JWTs.
+    pub fn is_trusted(&self, issuer: &str) -> bool {
+        self.keys.iter().any(|k| k == issuer)
+    }
+
+    /// Verify an account JWT: signature, trusted issuer. Times are checked separately (an
+    /// expired account is known but unusable).
+    pub fn verify_account(&self, jwt: &str) -> Result<AccountClaims, AuthFailure> {
+        let ac = decode_account(jwt).map_err(|e| AuthFailure::AccountInvalid(e.to_string()))?;
+        if !self.is_trusted(&ac.data.iss) {
+            return Err(AuthFailure::AccountInvalid(format!(
+                "issuer {} is not a trusted operator key",
+                ac.data.iss
+            )));
+        }
+        Ok(ac)
+    }
+}
+
+/// Where account claims come from (a resolver).
+pub trait AccountSource {
+    /// The verified claims of account `id`.
+    fn account(&self, id: &str) -> Result<Arc<AccountClaims>, AuthFailure>;
+}
+
+/// What a client presented, and facts about its connection.
+#[derive(Debug, Clone, Copy)]
+pub struct UserConnect<'a> {
+    pub jwt: Option<&'a str>,
+    pub sig: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub ip: Option<IpAddr>,
+    /// `STANDARD`, `WEBSOCKET`, `MQTT`, `LEAFNODE`…
+    pub connection_type: &'a str,
+}
+
+/// An authenticated JWT user.
+#[derive(Debug, Clone)]
+pub struct JwtUser {
+    pub claims: UserClaims,
+    /// The account's public key.
+    pub account: String,
+    pub account_claims: Arc<AccountClaims>,
+    /// Permissions (`None`: unrestricted); from the JWT or the account's defaults.
+    pub permissions: Option<Permissions>,
+    /// The permissions came from the account's `default_permissions`.
+    pub uses_account_defaults: bool,
+    /// Subscription and payload limits (-1 = unlimited), the user's combined with the account's.
+    pub max_subs: i64,
+    pub max_payload: i64,
+    /// When the user must be disconnected (`exp` or the end of its time window).
+    pub deadline: Option<SystemTime>,
+    /// When the account expires.
+    pub account_deadline: Option<SystemTime>,
+}
+
+const CONNECTION_TYPES: &[&str] = &[
+    "STANDARD",
+    "WEBSOCKET",
+    "LEAFNODE",
+    "LEAFNODE_WS",
+    "MQTT",
+    "MQTT_WS",
+    "IN_PROCESS",
+];
+
+/// `minLimit`: only -1 means unlimited.
+fn min_limit(v: i64, limit: i64) -> i64 {
+    if v == -1 || (limit != -1 && limit < v) {
+        limit
+    } else {
+        v
+    }
+}
+
+fn time_failure(e: TimeError, user: bool) -> AuthFailure {
+    match (e, user) {
+        (TimeError::Expired { by }, true) => AuthFailure::UserExpired { by },
+        (TimeError::NotYetValid { in_ }, true) => AuthFailure::UserNotYetValid { in_ },
+        (TimeError::Expired { by }, false) => AuthFailure::AccountExpired { by },
+        (TimeError::NotYetValid { in_ }, false) => AuthFailure::AccountNotYetValid { in_ },
+    }
+}
+
+/// The connect-time check of a user JWT, in the reference's order.
+pub fn authenticate_user(
+    c: &UserConnect<'_>,
+    accounts: &dyn AccountSource,
+    trust: &Trust,
+    now: SystemTime,
+    policy: &TimePolicy,
+) -> Result<JwtUser, AuthFailure> {
+    // 1. A decodable user JWT.
+    let jwt = c
+        .jwt
+        .filter(|j| !j.is_empty())
+        .ok_or_else(|| AuthFailure::JwtRequired("no JWT in CONNECT".into()))?;
+    let uc = decode_user(jwt).map_err(|e| AuthFailure::JwtRequired(e.to_string()))?;
+    let lim = &uc.nats.limits;
+    // 2. Proxies are not supported: a JWT that requires one cannot connect.
+    if lim.proxy_required {
+        return Err(AuthFailure::ProxyRequired);
+    }
+    // 3. Claim validity: times, then the restrictions' syntax.
+    let mut deadline = check(&uc.data, now, policy).map_err(|e| time_failure(e, true))?;
+    for s in &lim.src {
+        if Cidr::parse(s).is_none() {
+            return Err(AuthFailure::JwtInvalid(format!("invalid src CIDR {s:?}")));
+        }
+    }
+    for r in &lim.times {
+        if crate::jwt::limits::parse_clock(&r.start).is_none()
+            || crate::jwt::limits::parse_clock(&r.end).is_none()
+        {
+            return Err(AuthFailure::JwtInvalid(format!(
+                "invalid time range {:?}-{:?}",
+                r.start, r.end
+            )));
+        }
+    }
+    if !location_supported(&lim.times_location) {
+        return Err(AuthFailure::JwtInvalid(format!(
+            "times_location {:?} is not supported (only UTC)",
+            lim.times_location
+        )));
+    }
+    if !uc.nats.issuer_account.is_empty() && !uc.nats.issuer_account.starts_with('A') {
+        return Err(AuthFailure::JwtInvalid(
+            "issuer_account is not an account key".into(),
+        ));
+    }
+    // 4-6. The account, still trusted.
+    let account = uc.account_id().to_string();
+    let ac = accounts.account(&account)?;
+    if !trust.is_trusted(&ac.data.iss) {
+        return Err(AuthFailure::AccountInvalid(
+            "account JWT not signed by a trusted operator".into(),
+        ));
+    }
+    // 7. The user's issuer is one of the account's signing keys (or the account itself, unless
+    // its operator is strict).
+    let iss = &uc.data.iss;
+    let own_key_ok = *iss == ac.data.sub && !trust.strict.contains(&ac.data.iss);
+    let sk = ac.signing_key(iss);
+    if !own_key_ok && sk.is_none() {
+        return Err(AuthFailure::IssuerNotSigningKey(iss.clone()));
+    }
+    // 8. A scoped key: the user carries nothing of its own; the template applies.
+    let mut limits = lim.clone();
+    let mut scoped = false;
+    if let Some(SigningKey::Scoped { template, .. }) = sk {
+        if !lim.is_empty() {
+            return Err(AuthFailure::ScopedUserHasLimits);
+        }
+        let cx = Context {
+            user_name: &uc.data.name,
+            user_key: &uc.data.sub,
+            account_name: &ac.data.name,
+            account_key: &account,
+            user_tags: &uc.nats.tags,
+            account_tags: &ac.nats.tags,
+        };
+        limits = (**template).clone();
+        limits.permissions.publish = expand_permission(&template.permissions.publish, &cx)
+            .map_err(AuthFailure::TemplateInvalid)?;
+        limits.permissions.subscribe = expand_permission(&template.permissions.subscribe, &cx)
+            .map_err(AuthFailure::TemplateInvalid)?;
+        scoped = true;
+    }
+    // 9. The account's own validity.
+    let account_deadline = check(&ac.data, now, policy).map_err(|e| time_failure(e, false))?;
+    // 10. Bearer tokens.
+    if limits.bearer_token && ac.nats.limits.disallow_bearer {
+        return Err(AuthFailure::BearerNotAllowed);
+    }
+    // 11. Connection types: unknown names are dropped; all unknown refuses.
+    if !limits.allowed_connection_types.is_empty() {
+        let known: Vec<&String> = limits
+            .allowed_connection_types
+            .iter()
+            .filter(|t| CONNECTION_TYPES.contains(&t.as_str()))
+            .collect();
+        if known.is_empty() || !known.iter().any(|t| t.as_str() == c.connection_type) {
+            return Err(AuthFailure::ConnectionTypeNotAllowed);
+        }
+    }
+    // 12. The nonce signature by the user key (`sub`), unless a bearer token.
+    if !limits.bearer_token {
+        let nonce = c.nonce.unwrap_or_default();
+        crate::nkey::verify_nonce(&uc.data.sub, nonce, c.sig).map_err(|e| match e {
+            crate::nkey::SigError::Missing => AuthFailure::NkeySignatureMissing,
+            e => AuthFailure::NkeySignatureInvalid(e),
+        })?;
+    }
+    // 13. Revocation.
+    if ac.is_revoked(&uc.data.sub, uc.data.iat) {
+        return Err(AuthFailure::Revoked);
+    }
+    // 14. Source networks.
+    if !limits.src.is_empty() {
+        let inside = c.ip.is_some_and(|ip| {
+            limits
+                .src
+                .iter()
+                .filter_map(|s| Cidr::parse(s))
+                .any(|n| n.contains(ip))
+        });
+        if !inside {
+            return Err(AuthFailure::SourceNotAllowed);
+        }
+    }
+    // 15. Connect-time windows.
+    if !limits.times.is_empty() {
+        let left = time_window(&limits.times, now).ok_or(AuthFailure::OutsideTimes)?;
+        let end = now + left;
+        deadline = Some(deadline.map_or(end, |d| d.min(end)));
+    }
+    // 16. Permissions (the JWT's, else the account's defaults) and limits.
+    let (permissions, uses_account_defaults) = if limits.permissions.is_empty() {
+        (ac.nats.default_permissions.to_permissions(), true)
+    } else {
+        (limits.permissions.to_permissions(), false)
+    };
+    let version = if scoped { 2 } else { uc.version };
+    let max_subs = min_limit(
+        limit(limits.subs, version),
+        limit(ac.nats.limits.subs, ac.version),
+    );
+    let max_payload = min_limit(
+        limit(limits.payload, version),
+        limit(ac.nats.limits.payload, ac.version),
+    );
+    Ok(JwtUser {
+        claims: uc,
+        account,
+        account_claims: ac,
+        permissions,
+        uses_account_defaults,
+        max_subs,
+        max_payload,
+        deadline,
+        account_deadline,
+    })
+}
+
+/// Default account permissions as the server's model (for live updates).
+pub fn default_permissions(p: &JwtPermissions) -> Option<Permissions> {
+    p.to_permissions()
+}
+
+#[cfg(test)]
+mod tests;
