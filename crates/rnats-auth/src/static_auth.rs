@@ -70,6 +70,8 @@ pub enum Presented {
     User(String),
     Nkey(String),
     Token,
+    /// A user JWT's public key (once the JWT decoded).
+    JwtUser(String),
     Nothing,
 }
 
@@ -81,6 +83,7 @@ impl std::fmt::Display for Presented {
             Presented::User(u) => write!(f, " - User {u:?}"),
             Presented::Nkey(k) => write!(f, " - Nkey {k:?}"),
             Presented::Token => f.write_str(" - Token \"[REDACTED]\""),
+            Presented::JwtUser(k) => write!(f, " - JWT User {k:?}"),
             Presented::Nothing => Ok(()),
         }
     }

@@ -6,7 +6,7 @@
 use crate::client::Subscription;
 use crate::imports::{Links, Responses};
 use crate::sublist::Sublist;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 /// An account, its subscription index and its links to other accounts.
@@ -18,6 +18,8 @@ pub struct Account {
     links: RwLock<Arc<Links>>,
     has_links: AtomicBool,
     responses: Mutex<Responses>,
+    /// Client connections bound to this account.
+    pub conns: AtomicI64,
     /// `_R_.<6 random>.`: the start of every reply subject handed out for requests into it.
     reply_prefix: Box<[u8]>,
 }
@@ -35,6 +37,7 @@ impl Account {
             links: RwLock::new(Arc::new(Links::default())),
             has_links: AtomicBool::new(false),
             responses: Mutex::new(Responses::default()),
+            conns: AtomicI64::new(0),
             reply_prefix: reply_prefix.into(),
         })
     }

@@ -23,6 +23,7 @@ pub mod events;
 pub mod imports;
 pub mod logging;
 pub mod monitor;
+pub mod operator;
 pub mod opts;
 pub mod ratelog;
 pub mod route;

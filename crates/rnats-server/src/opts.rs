@@ -39,6 +39,14 @@ pub struct Options {
     pub system_account: Option<String>,
     /// `no_system_account`: no system account at all.
     pub no_system_account: bool,
+    /// `operator`: trusted operator JWTs (operator mode).
+    pub operators: Vec<String>,
+    /// `trusted_keys`: trusted operator public keys (operator mode without operator JWTs).
+    pub trusted_keys: Vec<String>,
+    /// `resolver`: where account JWTs come from.
+    pub resolver: Option<Resolver>,
+    /// `resolver_preload`: account public key → account JWT, in file order.
+    pub resolver_preload: Vec<(String, String)>,
     /// Static authentication (token, user/password, users and nkeys).
     pub auth: rnats_auth::StaticAuth,
     pub lame_duck_duration: Duration,
@@ -55,6 +63,14 @@ pub struct Options {
     pub jetstream: bool,
     pub store_dir: Option<PathBuf>,
     pub max_closed_clients: usize,
+}
+
+/// An account resolver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resolver {
+    /// `MEMORY`: the accounts of `resolver_preload`.
+    Memory,
 }
 
 impl Default for Options {
@@ -80,6 +96,10 @@ impl Default for Options {
             links: Default::default(),
             system_account: None,
             no_system_account: false,
+            operators: Vec::new(),
+            trusted_keys: Vec::new(),
+            resolver: None,
+            resolver_preload: Vec::new(),
             auth: rnats_auth::StaticAuth::default(),
             lame_duck_duration: d::LAME_DUCK_DURATION,
             lame_duck_grace_period: d::LAME_DUCK_GRACE_PERIOD,
@@ -119,16 +139,27 @@ pub enum OptionsError {
         "no_auth_user: \"{0}\" not present as user or nkey in authorization block or account configuration"
     )]
     NoAuthUserUnknown(String),
+    #[error("operators require an account resolver to be configured")]
+    OperatorsNeedResolver,
+    #[error("operators do not allow Accounts to be configured directly")]
+    OperatorsWithAccounts,
+    #[error("operators do not allow users to be configured directly")]
+    OperatorsWithUsers,
+    #[error("conflicting options for 'TrustedKeys' and 'TrustedOperators'")]
+    KeysAndOperators,
+    #[error("system_account in config and operator JWT must be identical")]
+    SystemAccountMismatch,
 }
 
 impl Options {
     /// The system account's name: `system_account`, else `$SYS` if `accounts {}` defines it or
     /// by default, and none with `no_system_account`.
-    pub fn system_account_name(&self) -> Option<&str> {
+    pub fn system_account_name(&self) -> Option<String> {
         match &self.system_account {
-            Some(n) => Some(n),
+            Some(n) => Some(n.clone()),
+            None if self.operator_mode() => self.operator_system_account(),
             None if self.no_system_account => None,
-            None => Some(d::SYSTEM_ACCOUNT),
+            None => Some(d::SYSTEM_ACCOUNT.to_string()),
         }
     }
 
@@ -183,6 +214,9 @@ impl Options {
                 duration: self.lame_duck_duration,
             });
         }
+        if self.operator_mode() {
+            self.validate_operator_mode()?;
+        }
         if let Some(u) = &self.auth.no_auth_user {
             let a = &self.auth;
             if a.users.is_empty() && a.nkeys.is_empty() {
@@ -193,6 +227,41 @@ impl Options {
             }
         }
         Ok(())
+    }
+
+    /// The reference's `validateTrustedOperators` (the parts rnats supports).
+    fn validate_operator_mode(&self) -> Result<(), OptionsError> {
+        if self.resolver.is_none() {
+            return Err(OptionsError::OperatorsNeedResolver);
+        }
+        if !self.accounts.is_empty() {
+            return Err(OptionsError::OperatorsWithAccounts);
+        }
+        if !self.auth.users.is_empty() || !self.auth.nkeys.is_empty() {
+            return Err(OptionsError::OperatorsWithUsers);
+        }
+        if !self.operators.is_empty() && !self.trusted_keys.is_empty() {
+            return Err(OptionsError::KeysAndOperators);
+        }
+        if let Some(sys) = &self.system_account {
+            let claimed: Vec<String> = self
+                .operators
+                .iter()
+                .filter_map(|j| rnats_auth::jwt::decode_operator(j).ok())
+                .map(|o| o.nats.system_account)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if !claimed.is_empty() && !claimed.contains(sys) {
+                return Err(OptionsError::SystemAccountMismatch);
+            }
+        }
+        Ok(())
+    }
+
+    /// In operator mode without `system_account`, the (first) operator JWT names it.
+    pub fn operator_system_account(&self) -> Option<String> {
+        let op = rnats_auth::jwt::decode_operator(self.operators.first()?).ok()?;
+        (!op.nats.system_account.is_empty()).then_some(op.nats.system_account)
     }
 
     /// The auth timeout in force: the configured value, or 2s when unset or 0; zero when
@@ -215,6 +284,11 @@ impl Options {
 
     /// Whether clients must authenticate (before the `no_auth_user` rule hides it in INFO).
     pub fn auth_required(&self) -> bool {
-        self.auth.auth_required()
+        self.auth.auth_required() || self.operator_mode()
+    }
+
+    /// Decentralized (JWT) authentication: operators or trusted keys are configured.
+    pub fn operator_mode(&self) -> bool {
+        !self.operators.is_empty() || !self.trusted_keys.is_empty()
     }
 }

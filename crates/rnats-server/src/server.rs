@@ -48,6 +48,8 @@ pub struct Server {
     accounts: RwLock<FxHashMap<String, Arc<Account>>>,
     /// The system account (events are published there), unless `no_system_account`.
     sys: Option<Arc<Account>>,
+    /// Operator mode: trust and account resolver.
+    operator: Option<crate::operator::OperatorState>,
     /// Sequence number of the events this server published.
     pub(crate) event_seq: AtomicU64,
     clients: Mutex<FxHashMap<u64, Arc<ClientShared>>>,
@@ -78,6 +80,9 @@ impl std::fmt::Debug for Overrides {
 pub enum StartError {
     #[error(transparent)]
     Options(#[from] crate::opts::OptionsError),
+    /// Operator mode could not start (an operator JWT is not valid now, a bad key…).
+    #[error(transparent)]
+    Operator(#[from] crate::operator::OperatorError),
     /// `system_account` names an account that is not defined (the reference's text).
     #[error("error resolving system account: account missing")]
     SystemAccountMissing,
@@ -187,9 +192,11 @@ impl Server {
         } else {
             None
         };
+        let operator = crate::operator::OperatorState::new(&opts, SystemTime::now())?;
         if let Some(n) = &opts.system_account
             && n != d::SYSTEM_ACCOUNT
             && !opts.accounts.contains(n)
+            && !opts.operator_mode()
         {
             return Err(StartError::SystemAccountMissing);
         }
@@ -208,14 +215,15 @@ impl Server {
         }
         let sys = opts.system_account_name().map(|n| {
             accounts
-                .entry(n.to_string())
-                .or_insert_with(|| Account::new(n, cache))
+                .entry(n.clone())
+                .or_insert_with(|| Account::new(&n, cache))
                 .clone()
         });
         let server = Arc::new(Server {
             gacc,
             accounts: RwLock::new(accounts),
             sys,
+            operator,
             event_seq: AtomicU64::new(0),
             id,
             name,
@@ -265,6 +273,11 @@ impl Server {
     /// The global account `$G`.
     pub fn global_account(&self) -> Arc<Account> {
         self.gacc.clone()
+    }
+
+    /// Operator mode state, if the server runs in operator mode.
+    pub fn operator(&self) -> Option<&crate::operator::OperatorState> {
+        self.operator.as_ref()
     }
 
     /// The system account, unless disabled.
@@ -418,7 +431,7 @@ impl Server {
             first_ping: d::FIRST_PING_INTERVAL,
             auth_timeout: o.auth_required().then(|| o.effective_auth_timeout()),
         };
-        let nonce = o.auth.nonce_required().then(new_nonce);
+        let nonce = (o.auth.nonce_required() || o.operator_mode()).then(new_nonce);
         shared.enqueue(&self.client_info(&shared, |i| {
             if let Some(n) = &nonce {
                 i.nonce = n.clone();

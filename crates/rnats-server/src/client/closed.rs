@@ -23,6 +23,8 @@ pub enum ClosedState {
     ServerShutdown,
     AuthenticationExpired,
     NoRespondersRequiresHeaders,
+    MaxAccountConnectionsExceeded,
+    Revocation,
 }
 
 impl ClosedState {
@@ -47,6 +49,8 @@ impl ClosedState {
             ClosedState::ServerShutdown => "Server Shutdown",
             ClosedState::AuthenticationExpired => "Authentication Expired",
             ClosedState::NoRespondersRequiresHeaders => "No Responders Requires Headers",
+            ClosedState::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
+            ClosedState::Revocation => "Credentials Revoked",
         }
     }
 }

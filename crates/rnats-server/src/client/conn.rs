@@ -23,6 +23,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 
 mod connect;
+mod jwt;
 pub(crate) use connect::credentials;
 
 const MIN_READ: usize = 512;
@@ -70,6 +71,10 @@ pub struct Conn {
     perms_gen: u64,
     /// A CONNECT whose authentication runs off the reactor (bcrypt).
     pending: Option<ConnectOptions>,
+    /// An accepted JWT user whose limits apply once the account is bound.
+    jwt_user: Option<rnats_auth::operator::JwtUser>,
+    /// The account whose connection count includes this connection.
+    counted: Option<Arc<Account>>,
 }
 
 impl Conn {
@@ -99,6 +104,8 @@ impl Conn {
             perms: None,
             perms_gen: 0,
             pending: None,
+            jwt_user: None,
+            counted: None,
             server,
         }
     }
@@ -609,6 +616,9 @@ impl Conn {
 
     fn cleanup(&mut self) {
         self.drop_all_subs();
+        if let Some(a) = self.counted.take() {
+            a.conns.fetch_sub(1, Ordering::AcqRel);
+        }
         let reason = self.shared.reason().unwrap_or(ClosedState::ClientClosed);
         tracing::debug!(
             "{} - Client connection closed: {}",

@@ -100,6 +100,8 @@ pub struct ClientShared {
     pub out: Mutex<Outbound>,
     pub writer_wake: Notify,
     pub reader_wake: Notify,
+    /// Wakes every waiter (e.g. an expiry timer) when the connection closes.
+    pub closed_signal: Notify,
     closed: AtomicBool,
     reason: Mutex<Option<ClosedState>>,
     pub echo: AtomicBool,
@@ -138,6 +140,8 @@ pub struct ClientShared {
     /// What the client authenticated with (CONNECT) and the nonce it was challenged with:
     /// a reload that changes `authorization` re-checks live clients against the new rules.
     pub auth_snapshot: Mutex<Option<(rnats_proto::ConnectOptions, Option<String>)>>,
+    /// The user JWT's public key and `iat` (operator mode), for revocation checks.
+    pub jwt: Mutex<Option<(String, i64)>>,
     /// The account this connection is bound to.
     account: RwLock<Option<Arc<crate::account::Account>>>,
     /// Reply subjects this connection may answer (`allow_responses`): count used, first seen.
@@ -155,6 +159,7 @@ impl ClientShared {
             out: Mutex::new(Outbound::default()),
             writer_wake: Notify::new(),
             reader_wake: Notify::new(),
+            closed_signal: Notify::new(),
             closed: AtomicBool::new(false),
             reason: Mutex::new(None),
             echo: AtomicBool::new(true),
@@ -180,6 +185,7 @@ impl ClientShared {
             perms_gen: AtomicU64::new(0),
             auth_snapshot: Mutex::new(None),
             account: RwLock::new(None),
+            jwt: Mutex::new(None),
             replies: Mutex::new(FxHashMap::default()),
         }
     }
@@ -208,6 +214,7 @@ impl ClientShared {
         *self.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
         self.writer_wake.notify_one();
         self.reader_wake.notify_one();
+        self.closed_signal.notify_waiters();
     }
 
     /// Queue raw protocol bytes (PONG, +OK, -ERR, INFO). Returns false when the connection
@@ -383,6 +390,30 @@ impl ClientShared {
             replies.remove(subject);
         }
         true
+    }
+
+    /// Close with `-ERR '<text>'` at `deadline` unless the connection closed before.
+    pub fn close_at(self: &Arc<Self>, deadline: std::time::SystemTime, text: &'static str) {
+        let wait = deadline
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        let c = self.clone();
+        tokio::spawn(async move {
+            let closed = c.closed_signal.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if c.is_closed() {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {
+                    tracing::debug!("{} - {text}", c.log_prefix());
+                    c.enqueue_err(text);
+                    c.close(ClosedState::AuthenticationExpired);
+                }
+                _ = closed => {}
+            }
+        });
     }
 
     /// Milliseconds since the connection started.

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod duration;
 pub mod links;
+pub mod operator;
 pub mod reload;
 
 use crate::opts::Options;
@@ -46,19 +47,7 @@ const LATER_BLOCKS: &[(&str, &str)] = &[
     ("ocsp_cache", "tls"),
     ("https", "https monitoring"),
     ("https_port", "https monitoring"),
-    ("operator", "operator mode"),
-    ("operators", "operator mode"),
-    ("roots", "operator mode"),
-    ("root", "operator mode"),
-    ("root_operators", "operator mode"),
-    ("root_operator", "operator mode"),
-    ("trusted", "operator mode"),
-    ("trusted_keys", "operator mode"),
-    ("resolver", "operator mode"),
-    ("account_resolver", "operator mode"),
-    ("accounts_resolver", "operator mode"),
     ("resolver_tls", "operator mode"),
-    ("resolver_preload", "operator mode"),
     ("resolver_pinned_accounts", "operator mode"),
     ("default_sentinel", "operator mode"),
     ("mappings", "subject mappings"),
@@ -425,6 +414,18 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
             "accounts" => {
                 auth::accounts(&mut cx, e, &mut o.auth, &mut o.accounts, &mut o.links);
                 accounts_block = Some(e);
+            }
+            "operator" | "operators" | "roots" | "root" | "root_operators" | "root_operator" => {
+                o.operators = operator::operators(&mut cx, e);
+            }
+            "trusted" | "trusted_keys" => {
+                o.trusted_keys = operator::trusted_keys(&mut cx, e);
+            }
+            "resolver" | "account_resolver" | "accounts_resolver" => {
+                o.resolver = operator::resolver(&mut cx, e);
+            }
+            "resolver_preload" => {
+                o.resolver_preload = operator::preload(&mut cx, e);
             }
             "system_account" | "system" => {
                 if let Some(n) = cx.string(e) {

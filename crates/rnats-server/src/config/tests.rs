@@ -101,7 +101,8 @@ fn used_variables_are_not_unknown() {
 fn security_features_are_refused_not_ignored() {
     for src in [
         "tls { cert_file: a, key_file: b }",
-        "operator: /tmp/op.jwt",
+        "resolver: URL(\"http://localhost:9090/jwt/v1/accounts/\")",
+        "resolver { type: full, dir: \"./jwt\" }",
         "authorization { auth_callout { issuer: x } }",
     ] {
         let err = load(src).expect_err(src);

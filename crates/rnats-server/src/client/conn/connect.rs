@@ -53,6 +53,10 @@ impl Conn {
                 .or_else(|| opts.nkey.clone())
                 .unwrap_or_default();
         }
+        if self.needs_auth && self.uses_jwt(&opts) {
+            let decision = self.jwt_authenticate(&opts);
+            return self.finish_connect(opts, decision);
+        }
         if self.needs_auth {
             let o = self.server.opts();
             let creds = credentials(&opts);
@@ -119,6 +123,13 @@ impl Conn {
                 self.parser.expect_connect = false;
                 self.account = self.server.account(id.account.as_deref());
                 self.shared.set_account(self.account.clone());
+                if let Some(prev) = self.counted.replace(self.account.clone()) {
+                    prev.conns.fetch_sub(1, Ordering::AcqRel);
+                }
+                self.account.conns.fetch_add(1, Ordering::AcqRel);
+                if let Some(u) = self.jwt_user.take() {
+                    self.apply_jwt_user(u)?;
+                }
                 self.shared.set_permissions(id.permissions.map(Arc::new));
                 self.refresh_perms();
                 *self

@@ -1,0 +1,124 @@
+//! Operator mode for the reader: run the connect-time user JWT check, then apply what it
+//! decided — the account, permissions, per-connection limits (`subs`, `payload`), the account's
+//! connection limit, and the expiry timers armed from the same deadlines that accepted the token.
+
+use super::{Conn, Stop};
+use crate::client::ClosedState;
+use rnats_auth::operator::{JwtUser, UserConnect, authenticate_user};
+use rnats_auth::static_auth::Presented;
+use rnats_auth::{Identity, Rejection};
+use rnats_proto::{ConnectOptions, wire};
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+/// `minLimit` with the server's option (0 there means unlimited).
+fn with_server_limit(v: i64, server: i64) -> i64 {
+    let server = if server <= 0 { -1 } else { server };
+    if v == -1 || (server != -1 && server < v) {
+        server
+    } else {
+        v
+    }
+}
+
+impl Conn {
+    /// Whether this CONNECT goes through the JWT check (operator mode, and the client sent a
+    /// JWT or no other authentication is configured).
+    pub(super) fn uses_jwt(&self, opts: &ConnectOptions) -> bool {
+        self.server.operator().is_some()
+            && (opts.jwt.as_deref().is_some_and(|j| !j.is_empty())
+                || !self.server.opts().auth.auth_required())
+    }
+
+    /// The connect-time user JWT check; on success the decision is kept for
+    /// [`Self::apply_jwt_user`].
+    pub(super) fn jwt_authenticate(
+        &mut self,
+        opts: &ConnectOptions,
+    ) -> Result<Identity, Rejection> {
+        let Some(op) = self.server.operator() else {
+            return Err(Rejection {
+                reason: rnats_auth::AuthFailure::JwtRequired("not in operator mode".into()),
+                presented: Presented::Nothing,
+            });
+        };
+        let c = UserConnect {
+            jwt: opts.jwt.as_deref(),
+            sig: opts.sig.as_deref(),
+            nonce: self.nonce.as_deref(),
+            ip: Some(self.shared.remote.ip()),
+            connection_type: "STANDARD",
+        };
+        match authenticate_user(&c, op, &op.trust, SystemTime::now(), &op.policy) {
+            Ok(u) => {
+                let id = Identity {
+                    name: Some(u.claims.data.sub.clone()),
+                    account: Some(u.account.clone()),
+                    permissions: u.permissions.clone(),
+                };
+                self.jwt_user = Some(u);
+                Ok(id)
+            }
+            Err(reason) => {
+                let presented = opts
+                    .jwt
+                    .as_deref()
+                    .and_then(|j| rnats_auth::jwt::decode_user(j).ok())
+                    .map_or(Presented::Nothing, |u| Presented::JwtUser(u.data.sub));
+                Err(Rejection { reason, presented })
+            }
+        }
+    }
+
+    /// Apply an accepted JWT user's limits and timers (after the account is bound).
+    pub(super) fn apply_jwt_user(&mut self, u: JwtUser) -> Result<(), Stop> {
+        let o = self.server.opts();
+        let conn_limit = rnats_auth::jwt::claims::limit(
+            u.account_claims.nats.limits.conn,
+            u.account_claims.version,
+        );
+        let current = self.account.conns.load(Ordering::Acquire);
+        if conn_limit != -1 && current > conn_limit {
+            tracing::error!(
+                "{} - {}",
+                self.shared.log_prefix(),
+                wire::ERR_MAX_ACCOUNT_CONNECTIONS
+            );
+            return self.fail(
+                wire::ERR_MAX_ACCOUNT_CONNECTIONS,
+                ClosedState::MaxAccountConnectionsExceeded,
+            );
+        }
+        let subs = with_server_limit(u.max_subs, o.max_subscriptions);
+        let payload = with_server_limit(u.max_payload, o.max_payload);
+        self.parser.max_payload = if payload == -1 {
+            o.max_payload
+        } else {
+            payload
+        };
+        if subs == 0 {
+            // The reference: a limit of zero means the connection is already over it.
+            tracing::error!(
+                "{} - {}",
+                self.shared.log_prefix(),
+                wire::ERR_MAX_SUBSCRIPTIONS
+            );
+            return self.fail(
+                wire::ERR_MAX_SUBSCRIPTIONS,
+                ClosedState::MaxSubscriptionsExceeded,
+            );
+        }
+        self.max_subs = if subs == -1 { 0 } else { subs };
+        if let Some(d) = u.deadline {
+            self.shared
+                .close_at(d, wire::ERR_USER_AUTHENTICATION_EXPIRED);
+        }
+        if let Some(d) = u.account_deadline {
+            self.shared
+                .close_at(d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
+        }
+        *self.shared.jwt.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((u.claims.data.sub.clone(), u.claims.data.iat));
+        Ok(())
+    }
+}
