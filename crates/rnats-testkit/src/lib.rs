@@ -4,8 +4,11 @@
 //! Servers are started with `-p -1 --ports_file_dir <tmp>` and are ready when their ports file
 //! appears (the readiness convention client harnesses use), so tests never guess ports or sleep.
 //! Raw connections are blocking sockets with timeouts: a test that waits for bytes that never come
-//! fails after the timeout instead of hanging.
+//! fails after the timeout instead of hanging. [`jwt`] mints operators, accounts and users so
+//! each JWT case is one line in a test.
 #![forbid(unsafe_code)]
+
+pub mod jwt;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};

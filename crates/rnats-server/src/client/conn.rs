@@ -75,6 +75,8 @@ pub struct Conn {
     jwt_user: Option<rnats_auth::operator::JwtUser>,
     /// The account whose connection count includes this connection.
     counted: Option<Arc<Account>>,
+    /// A JWT user with a subscription limit of 0: closed at the end of this read.
+    subs_at_zero: bool,
 }
 
 impl Conn {
@@ -106,6 +108,7 @@ impl Conn {
             pending: None,
             jwt_user: None,
             counted: None,
+            subs_at_zero: false,
             server,
         }
     }
@@ -151,6 +154,17 @@ impl Conn {
             let mut stop = false;
             loop {
                 let res = self.process(&rbuf);
+                if std::mem::take(&mut self.subs_at_zero) {
+                    // As the reference: the error follows shortly after authentication, from
+                    // outside the reader (ops already sent are still answered).
+                    let c = self.shared.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        tracing::error!("{} - {}", c.log_prefix(), wire::ERR_MAX_SUBSCRIPTIONS);
+                        c.enqueue_err(wire::ERR_MAX_SUBSCRIPTIONS);
+                        c.close(ClosedState::MaxSubscriptionsExceeded);
+                    });
+                }
                 self.flush_batch();
                 match res {
                     Ok(consumed) => rbuf.advance(consumed),

@@ -96,18 +96,8 @@ impl Conn {
         } else {
             payload
         };
-        if subs == 0 {
-            // The reference: a limit of zero means the connection is already over it.
-            tracing::error!(
-                "{} - {}",
-                self.shared.log_prefix(),
-                wire::ERR_MAX_SUBSCRIPTIONS
-            );
-            return self.fail(
-                wire::ERR_MAX_SUBSCRIPTIONS,
-                ClosedState::MaxSubscriptionsExceeded,
-            );
-        }
+        // The reference: a limit of zero means the connection is already over it.
+        self.subs_at_zero = subs == 0;
         self.max_subs = if subs == -1 { 0 } else { subs };
         if let Some(d) = u.deadline {
             self.shared

@@ -1,0 +1,180 @@
+//! Operator mode, differentially: one operator with its accounts and users is minted once, both
+//! rnats-server and the reference nats-server 2.15 load the same configuration, and every case
+//! (valid, expired, not yet valid, wrong issuer, unknown account, revoked, bearer with and without
+//! a signature, connection types, source networks, time windows, limits, permissions) must
+//! produce the same bytes after masking INFO lines.
+
+use rnats_testkit::jwt::{Account, Operator, User, nonce_of, now, operator_config};
+use rnats_testkit::{Raw, ServerProcess, mask, reference_server_path};
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What a case sends after INFO: a CONNECT built from the nonce, then more bytes.
+struct Case {
+    name: &'static str,
+    connect: Box<dyn Fn(&str) -> String>,
+    then: &'static str,
+}
+
+fn run(port: u16, case: &Case) -> String {
+    let mut raw = Raw::connect(port);
+    let info = raw.read_info();
+    let nonce = nonce_of(&info);
+    raw.send((case.connect)(&nonce).as_bytes());
+    raw.send(case.then.as_bytes());
+    raw.send(b"PING\r\n");
+    let until = Instant::now() + Duration::from_secs(4);
+    let mut got = Vec::new();
+    loop {
+        let (b, closed) = raw.read_for(Duration::from_millis(50));
+        got.extend_from_slice(&b);
+        if closed {
+            got.extend_from_slice(b"<closed>");
+            break;
+        }
+        let pong = got.windows(6).any(|w| w == b"PONG\r\n");
+        if pong || Instant::now() > until {
+            // Give a close that follows the PONG (limits) a moment to arrive.
+            let (b, closed) = raw.read_for(Duration::from_millis(150));
+            got.extend_from_slice(&b);
+            if closed {
+                got.extend_from_slice(b"<closed>");
+            }
+            break;
+        }
+    }
+    mask(&got)
+}
+
+/// A CONNECT for `u` (signed unless `sig` is given).
+fn connect_as(u: &User, sig: Option<&'static str>) -> Box<dyn Fn(&str) -> String> {
+    let jwt = u.jwt.clone();
+    let kp_seed = u.kp.seed().expect("seed");
+    Box::new(move |nonce: &str| {
+        let kp = nkeys::KeyPair::from_seed(&kp_seed).expect("seed");
+        let s = match sig {
+            Some(s) => s.to_string(),
+            None => {
+                use base64::Engine;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(kp.sign(nonce.as_bytes()).expect("sign"))
+            }
+        };
+        format!(
+            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"jwt\":\"{jwt}\",\"sig\":\"{s}\",\"protocol\":1,\"headers\":true}}\r\n"
+        )
+    })
+}
+
+fn hhmmss(secs_of_day: i64) -> String {
+    let s = secs_of_day.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+#[test]
+fn jwt_connect_matrix_matches_the_reference() {
+    let t = now();
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let stingy = op.account(
+        "STINGY",
+        json!({"nats": {"limits": {"conn": 0, "subs": -1, "payload": -1}}}),
+    );
+    let no_bearer = op.account(
+        "NOBEARER",
+        json!({"nats": {"limits": {"subs": -1, "payload": -1, "conn": -1, "disallow_bearer": true}}}),
+    );
+    let expired_acc = op.account("OLD", json!({"exp": t - 10}));
+    let unknown = op.account("UNKNOWN", json!({}));
+    // An account that revoked one user key (minted below) and another with "*".
+    let victim_kp_user = acc.user("victim", json!({"iat": t - 100}));
+    let revoking = op.account("REVOKING", json!({"nats": {"revocations": {"*": t - 50}}}));
+    let old_user = revoking.user("old", json!({"iat": t - 100}));
+    let new_user = revoking.user("new", json!({"iat": t - 10}));
+    let scope = json!([{ "kind": "user_scope", "key": acc.signing.public_key(), "role": "r",
+        "template": {"pub": {"allow": ["scoped.>"]}, "sub": {}, "subs": -1, "payload": -1} }]);
+    let scoped_acc = op.account("SCOPED", json!({"nats": {"signing_keys": scope}}));
+    let scoped_user = User::signed_by(
+        &scoped_acc_signing(&scoped_acc, &acc),
+        Some(&scoped_acc.key()),
+        "sc",
+        json!({"nats": {"pub": {}, "sub": {}, "subs": null, "data": null, "payload": null}}),
+    );
+    let window_start = hhmmss(t + 3600);
+    let window_end = hhmmss(t + 7200);
+
+    let cases: Vec<Case> = vec![
+        Case { name: "valid", connect: connect_as(&acc.user("ok", json!({})), None), then: "SUB a 1\r\nPUB a 1\r\nx\r\n" },
+        Case { name: "via signing key", connect: connect_as(&acc.user_via_signing_key("sk", json!({})), None), then: "" },
+        Case { name: "expired", connect: connect_as(&acc.user("exp", json!({"exp": t - 5})), None), then: "" },
+        Case { name: "not yet valid", connect: connect_as(&acc.user("nbf", json!({"nbf": t + 600})), None), then: "" },
+        Case { name: "wrong issuer", connect: connect_as(&User::signed_by(&nkeys::KeyPair::new_account(), Some(&acc.key()), "w", json!({})), None), then: "" },
+        Case { name: "unknown account", connect: connect_as(&unknown.user("u", json!({})), None), then: "" },
+        Case { name: "garbage jwt", connect: Box::new(|_| "CONNECT {\"jwt\":\"not.a.jwt\",\"sig\":\"x\",\"verbose\":false}\r\n".to_string()), then: "" },
+        Case { name: "no jwt", connect: Box::new(|_| "CONNECT {\"verbose\":false}\r\n".to_string()), then: "" },
+        Case { name: "missing signature", connect: { let u = acc.user("nosig", json!({})); let j = u.jwt.clone(); Box::new(move |_| format!("CONNECT {{\"jwt\":\"{j}\",\"verbose\":false}}\r\n")) }, then: "" },
+        Case { name: "bad signature", connect: connect_as(&acc.user("badsig", json!({})), Some("AAAA")), then: "" },
+        Case { name: "bearer without signature", connect: { let u = acc.user("b", json!({"nats": {"bearer_token": true}})); let j = u.jwt.clone(); Box::new(move |_| format!("CONNECT {{\"jwt\":\"{j}\",\"verbose\":false}}\r\n")) }, then: "" },
+        Case { name: "bearer with a wrong signature", connect: connect_as(&acc.user("b2", json!({"nats": {"bearer_token": true}})), Some("AAAA")), then: "" },
+        Case { name: "bearer disallowed", connect: connect_as(&no_bearer.user("b3", json!({"nats": {"bearer_token": true}})), None), then: "" },
+        Case { name: "websocket only", connect: connect_as(&acc.user("ws", json!({"nats": {"allowed_connection_types": ["WEBSOCKET"]}})), None), then: "" },
+        Case { name: "standard allowed", connect: connect_as(&acc.user("std", json!({"nats": {"allowed_connection_types": ["STANDARD", "BOGUS"]}})), None), then: "" },
+        Case { name: "src outside", connect: connect_as(&acc.user("src", json!({"nats": {"src": "10.0.0.0/8"}})), None), then: "" },
+        Case { name: "src inside", connect: connect_as(&acc.user("src2", json!({"nats": {"src": ["10.0.0.0/8", "127.0.0.1/32"]}})), None), then: "" },
+        Case { name: "outside times", connect: connect_as(&acc.user("times", json!({"nats": {"times": [{"start": window_start, "end": window_end}], "times_location": "UTC"}})), None), then: "" },
+        Case { name: "revoked by *", connect: connect_as(&old_user, None), then: "" },
+        Case { name: "issued after revocation", connect: connect_as(&new_user, None), then: "" },
+        Case { name: "account expired", connect: connect_as(&expired_acc.user("e", json!({})), None), then: "" },
+        Case { name: "account conn limit 0", connect: connect_as(&stingy.user("s", json!({})), None), then: "" },
+        Case { name: "user subs missing", connect: connect_as(&acc.user("nosubs", json!({"nats": {"subs": null}})), None), then: "" },
+        Case { name: "user payload missing", connect: connect_as(&acc.user("nopay", json!({"nats": {"payload": null}})), None), then: "PUB a 1\r\nx\r\n" },
+        Case { name: "user subs 1", connect: connect_as(&acc.user("onesub", json!({"nats": {"subs": 1}})), None), then: "SUB a 1\r\nSUB b 2\r\n" },
+        Case { name: "jwt permissions", connect: connect_as(&acc.user("perm", json!({"nats": {"pub": {"allow": ["a.>"]}, "sub": {"deny": ["secret"]}}})), None), then: "PUB a.b 1\r\nx\r\nPUB b 1\r\nx\r\nSUB secret 1\r\n" },
+        Case { name: "scoped user", connect: connect_as(&scoped_user, None), then: "PUB scoped.x 1\r\nx\r\nPUB other 1\r\nx\r\n" },
+        Case { name: "victim not revoked", connect: connect_as(&victim_kp_user, None), then: "" },
+    ];
+    let conf_text = operator_config(
+        &op,
+        &sys,
+        &[
+            &acc,
+            &stingy,
+            &no_bearer,
+            &expired_acc,
+            &revoking,
+            &scoped_acc,
+        ],
+    );
+    let dir = std::env::temp_dir().join(format!("rnats-jwtdiff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("op.conf");
+    std::fs::write(&conf, conf_text).expect("write");
+    let c = conf.to_str().expect("utf8");
+    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
+        .expect("rnats starts");
+    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let started = Instant::now();
+        let (a, b) = (run(ours.port, case), run(theirs.port, case));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{} is slow",
+            case.name
+        );
+        if a != b {
+            failures.push(format!(
+                "{}:\n  rnats: {a:?}\n  nats-server: {b:?}",
+                case.name
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The signing key of `acc` (the scoped account reuses the base account's signing key pair).
+fn scoped_acc_signing(_scoped: &Account, base: &Account) -> nkeys::KeyPair {
+    nkeys::KeyPair::from_seed(&base.signing.seed().expect("seed")).expect("kp")
+}
