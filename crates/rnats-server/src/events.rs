@@ -182,6 +182,35 @@ impl Server {
         dl.flush(&self.stats);
     }
 
+    fn server_info<'a>(&'a self, opts: &'a crate::Options, now: SystemTime) -> ServerInfo<'a> {
+        ServerInfo {
+            name: &self.name,
+            host: &opts.host,
+            id: &self.id,
+            ver: crate::defaults::NATS_VERSION,
+            tags: &opts.server_tags,
+            feature_flags: FEATURE_FLAGS,
+            jetstream: false,
+            flags: 0,
+            seq: self.event_seq.fetch_add(1, Ordering::Relaxed) + 1,
+            time: rfc3339_nano(now),
+        }
+    }
+
+    /// Answer a system request on `reply`: `{"server":{…}, <key>: <value>}`.
+    pub fn respond_system(&self, reply: &str, key: &str, value: serde_json::Value) {
+        self.publish_system(reply, |s| {
+            let o = s.opts();
+            // Written by hand to keep the reference's field order (server first).
+            let server =
+                serde_json::to_string(&s.server_info(&o, SystemTime::now())).unwrap_or_default();
+            format!(
+                "{{\"server\":{server},{}:{value}}}",
+                serde_json::Value::from(key)
+            )
+        });
+    }
+
     fn event<'a>(
         &'a self,
         kind: &'static str,
@@ -211,18 +240,7 @@ impl Server {
             kind,
             id: event_id(),
             timestamp: rfc3339_nano(now),
-            server: ServerInfo {
-                name: &self.name,
-                host: &opts.host,
-                id: &self.id,
-                ver: crate::defaults::NATS_VERSION,
-                tags: &opts.server_tags,
-                feature_flags: FEATURE_FLAGS,
-                jetstream: false,
-                flags: 0,
-                seq: self.event_seq.fetch_add(1, Ordering::Relaxed) + 1,
-                time: rfc3339_nano(now),
-            },
+            server: self.server_info(opts, now),
             client,
             sent,
             received,

@@ -30,6 +30,7 @@ pub mod route;
 pub mod server;
 pub mod signals;
 pub mod sublist;
+pub mod sysreq;
 
 pub use opts::Options;
 pub use server::Server;

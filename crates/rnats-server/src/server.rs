@@ -326,6 +326,14 @@ impl Server {
         crate::imports::install(&map, &o.links);
     }
 
+    /// Whether an account of that name is loaded (without creating it).
+    pub fn has_account(&self, name: &str) -> bool {
+        self.accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(name)
+    }
+
     /// A fresh subscription id.
     pub fn next_sub_id(&self) -> u64 {
         self.next_sid.fetch_add(1, Ordering::Relaxed)

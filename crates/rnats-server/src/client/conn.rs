@@ -77,6 +77,8 @@ pub struct Conn {
     counted: Option<Arc<Account>>,
     /// A JWT user with a subscription limit of 0: closed at the end of this read.
     subs_at_zero: bool,
+    /// Bound to the system account (its `$SYS.REQ.…` publishes are requests to the server).
+    in_sys: bool,
 }
 
 impl Conn {
@@ -109,6 +111,7 @@ impl Conn {
             jwt_user: None,
             counted: None,
             subs_at_zero: false,
+            in_sys: false,
             server,
         }
     }
@@ -578,6 +581,10 @@ impl Conn {
         header_len: Option<usize>,
         data: &[u8],
     ) {
+        if self.in_sys && subject.starts_with(b"$SYS.") {
+            let payload = &data[header_len.unwrap_or(0).min(data.len())..];
+            self.server.system_request(subject, reply, payload);
+        }
         let result = self.lookup(subject);
         let skip = (!self.opts.echo).then_some(self.shared.cid);
         let m = Msg {

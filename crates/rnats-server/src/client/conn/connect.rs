@@ -123,6 +123,10 @@ impl Conn {
                 self.parser.expect_connect = false;
                 self.account = self.server.account(id.account.as_deref());
                 self.shared.set_account(self.account.clone());
+                self.in_sys = self
+                    .server
+                    .system_account()
+                    .is_some_and(|s| Arc::ptr_eq(&s, &self.account));
                 if let Some(prev) = self.counted.replace(self.account.clone()) {
                     prev.conns.fetch_sub(1, Ordering::AcqRel);
                 }
