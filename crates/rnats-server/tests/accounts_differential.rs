@@ -227,13 +227,25 @@ fn events_scenario(port: u16) -> String {
     a.send(b"PUB x 5\r\nhello\r\n");
     a.sync();
     a.close();
+    // Wait for A's disconnect before the failed login, so the order is not a race.
+    let wait = Duration::from_secs(5);
+    let mut got = sys
+        .read_until(b"\"reason\":\"Client Closed\"}\r\n", wait)
+        .unwrap_or_else(|e| e);
     let mut bad = Raw::connect(port);
     let _ = bad.read_info();
     bad.send(
         b"CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"wrong\",\"name\":\"badguy\"}\r\n",
     );
     let _ = bad.read_for(Duration::from_millis(300));
-    let (got, _) = sys.read_for(Duration::from_millis(500));
+    for _ in 0..2 {
+        got.extend(
+            sys.read_until(b"\"reason\":\"Authentication Failure\"}\r\n", wait)
+                .unwrap_or_else(|e| e),
+        );
+    }
+    let (rest, _) = sys.read_for(Duration::from_millis(100));
+    got.extend(rest);
     // Frames: a MSG line and its payload. Account connection-count updates (`.CONNS`) are not
     // published by rnats yet (monitoring issue); everything else must match.
     let got = text(got);
