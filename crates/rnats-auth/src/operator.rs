@@ -213,6 +213,9 @@ pub fn authenticate_user(
     // 4-6. The account, still trusted.
     let account = uc.account_id().to_string();
     let ac = accounts.account(&account)?;
+    if let Some(issue) = ac.validation_issues().into_iter().next() {
+        return Err(AuthFailure::AccountInvalid(issue));
+    }
     if !trust.is_trusted(&ac.data.iss) {
         return Err(AuthFailure::AccountInvalid(
             "account JWT not signed by a trusted operator".into(),
@@ -331,3 +334,41 @@ pub fn default_permissions(p: &JwtPermissions) -> Option<Permissions> {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether an activation token lets `importer` import `subject` from `exporter`: signed by the
+/// exporter (or one of its signing keys, naming it in `issuer_account`), issued to `importer`,
+/// covering the subject, valid now, and not revoked by the export's `revocations`.
+pub fn activation_valid(
+    token: &str,
+    exporter: &AccountClaims,
+    export_revocations: &std::collections::BTreeMap<String, i64>,
+    importer: &str,
+    subject: &str,
+    now: SystemTime,
+) -> bool {
+    let Ok(v) = crate::jwt::decode(token, crate::jwt::Kind::Activation) else {
+        return false;
+    };
+    let Ok(data) = serde_json::from_value::<crate::jwt::ClaimsData>(v.payload.clone()) else {
+        return false;
+    };
+    let nats = v.payload.get("nats");
+    let field = |k: &str| {
+        nats.and_then(|n| n.get(k))
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let issuer_ok = data.iss == exporter.data.sub
+        || (field("issuer_account") == exporter.data.sub
+            && exporter.signing_key(&data.iss).is_some());
+    let granted = field("subject");
+    issuer_ok
+        && data.sub == importer
+        && rnats_proto::subject::is_subset(subject.as_bytes(), granted.as_bytes())
+        && check(&data, now, &TimePolicy::default()).is_ok()
+        && !export_revocations
+            .get(importer)
+            .or_else(|| export_revocations.get("*"))
+            .is_some_and(|&t| t >= data.iat)
+}

@@ -2,11 +2,12 @@
 //! from `resolver_preload`). Every decision is delegated to `rnats_auth::operator`; this module
 //! owns the state and the clock.
 
+use crate::imports::{DEFAULT_THRESHOLD, Export, Import, Kind, LinkConfig, ResponseType};
 use crate::opts::Options;
 use rnats_auth::AuthFailure;
 use rnats_auth::jwt::AccountClaims;
 use rnats_auth::jwt::time::{TimePolicy, check};
-use rnats_auth::operator::{AccountSource, Trust};
+use rnats_auth::operator::{AccountSource, Trust, activation_valid};
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -61,9 +62,15 @@ impl OperatorState {
         for (key, jwt) in &o.resolver_preload {
             match trust.verify_account(jwt) {
                 Ok(ac) if ac.data.sub == *key => {
+                    let mut issues = ac.validation_issues();
                     if let Err(e) = check(&ac.data, now, &policy) {
+                        issues.push(e.to_string());
+                    }
+                    if !issues.is_empty() {
                         tracing::warn!("Account [{key}] has validation issues:");
-                        tracing::warn!("  - {e}");
+                        for i in issues {
+                            tracing::warn!("  - {i}");
+                        }
                     }
                     accounts.insert(key.clone(), Arc::new(ac));
                 }
@@ -100,4 +107,163 @@ impl AccountSource for OperatorState {
 
 fn fmt_unix(secs: i64) -> String {
     crate::events::rfc3339_nano(rnats_auth::jwt::time::unix(secs))
+}
+
+impl OperatorState {
+    /// Every known account's claims.
+    pub fn all_accounts(&self) -> Vec<Arc<AccountClaims>> {
+        self.accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The exports and imports the account JWTs declare, as links between accounts named by
+    /// their public keys. Exports that require a token admit the importers whose activation
+    /// token is valid now; imports nobody exports to them are left out with a warning.
+    pub fn links(&self, now: SystemTime) -> LinkConfig {
+        let all = self.all_accounts();
+        let by_key: FxHashMap<&str, &Arc<AccountClaims>> =
+            all.iter().map(|a| (a.data.sub.as_str(), a)).collect();
+        let mut cfg = LinkConfig::default();
+        for a in &all {
+            let exports = a
+                .nats
+                .exports
+                .iter()
+                .filter_map(|x| {
+                    let kind = jwt_kind(&x.kind)?;
+                    Some(Export {
+                        kind,
+                        subject: x.subject.clone(),
+                        accounts: x.token_req.then(Vec::new),
+                        response: ResponseType::parse(&x.response_type).unwrap_or_default(),
+                        threshold: if x.response_threshold > 0 {
+                            std::time::Duration::from_nanos(x.response_threshold as u64)
+                        } else {
+                            DEFAULT_THRESHOLD
+                        },
+                    })
+                })
+                .collect();
+            cfg.exports.insert(a.data.sub.clone(), exports);
+        }
+        for a in &all {
+            let importer = a.data.sub.as_str();
+            for i in &a.nats.imports {
+                let Some(kind) = jwt_kind(&i.kind) else {
+                    continue;
+                };
+                let Some(exporter) = by_key.get(i.account.as_str()) else {
+                    tracing::warn!(
+                        "Can't locate account [{}] for import of [{}] {}",
+                        i.account,
+                        i.subject,
+                        i.kind
+                    );
+                    continue;
+                };
+                let import = match kind {
+                    Kind::Service if !i.local_subject.is_empty() => Import {
+                        kind,
+                        account: i.account.clone(),
+                        subject: i.subject.clone(),
+                        to: Some(i.local_subject.clone()),
+                        prefix: None,
+                        pos: String::new(),
+                    },
+                    Kind::Service => Import {
+                        kind,
+                        account: i.account.clone(),
+                        subject: if i.to.is_empty() {
+                            i.subject.clone()
+                        } else {
+                            i.to.clone()
+                        },
+                        to: Some(i.subject.clone()),
+                        prefix: None,
+                        pos: String::new(),
+                    },
+                    Kind::Stream => Import {
+                        kind,
+                        account: i.account.clone(),
+                        subject: i.subject.clone(),
+                        to: (!i.local_subject.is_empty()).then(|| i.local_subject.clone()),
+                        prefix: (i.local_subject.is_empty() && !i.to.is_empty())
+                            .then(|| i.to.clone()),
+                        pos: String::new(),
+                    },
+                };
+                // A token admits this importer to the export that requires it.
+                if !i.token.is_empty()
+                    && let Some(xs) = cfg.exports.get_mut(&i.account)
+                {
+                    for (x, jx) in xs.iter_mut().zip(exporter.nats.exports.iter()) {
+                        let covers = x.kind == kind
+                            && rnats_proto::subject::is_subset(
+                                import.subject.as_bytes(),
+                                x.subject.as_bytes(),
+                            );
+                        if covers
+                            && let Some(list) = x.accounts.as_mut()
+                            && activation_valid(
+                                &i.token,
+                                exporter,
+                                &jx.revocations,
+                                importer,
+                                &import.subject,
+                                now,
+                            )
+                        {
+                            list.push(importer.to_string());
+                        }
+                    }
+                }
+                let list = cfg.imports.entry(importer.to_string()).or_default();
+                if kind == Kind::Stream
+                    && list.iter().any(|x| {
+                        x.kind == Kind::Stream
+                            && x.account == import.account
+                            && x.subject == import.subject
+                    })
+                {
+                    tracing::warn!(
+                        "Stream import of [{}] from account [{}] into [{importer}]: stream import already exists",
+                        import.subject,
+                        import.account
+                    );
+                    continue;
+                }
+                list.push(import);
+            }
+        }
+        // Keep only the imports some export admits.
+        for (importer, list) in cfg.imports.iter_mut() {
+            let exports = &cfg.exports;
+            list.retain(|i| {
+                let ok = exports.get(&i.account).is_some_and(|xs| {
+                    crate::config::links::authorized(xs, i.kind, importer, &i.subject)
+                });
+                if !ok {
+                    tracing::warn!(
+                        "Import of [{}] from account [{}] into [{importer}] is not authorized",
+                        i.subject,
+                        i.account
+                    );
+                }
+                ok
+            });
+        }
+        cfg
+    }
+}
+
+fn jwt_kind(s: &str) -> Option<Kind> {
+    match s.to_ascii_lowercase().as_str() {
+        "stream" => Some(Kind::Stream),
+        "service" => Some(Kind::Service),
+        _ => None,
+    }
 }

@@ -318,12 +318,23 @@ impl Server {
         for name in &o.accounts {
             self.account(Some(name));
         }
+        // Operator mode: the links the account JWTs declare (accounts are named by key).
+        let jwt_links = self.operator().map(|op| op.links(SystemTime::now()));
+        if let Some(l) = &jwt_links {
+            for name in l.exports.keys().chain(l.imports.keys()) {
+                if l.exports.get(name).is_some_and(|x| !x.is_empty())
+                    || l.imports.contains_key(name)
+                {
+                    self.account(Some(name));
+                }
+            }
+        }
         let map = self
             .accounts
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        crate::imports::install(&map, &o.links);
+        crate::imports::install(&map, jwt_links.as_ref().unwrap_or(&o.links));
     }
 
     /// Whether an account of that name is loaded (without creating it).

@@ -77,6 +77,7 @@ impl Server {
         };
         op.set_account(claims.clone());
         self.apply_account_update(account, &claims);
+        self.install_links();
         respond("jwt updated", None);
     }
 

@@ -320,6 +320,8 @@ fn export_import_config_errors_match_the_reference() {
         "accounts {\n  A { exports: [{stream: \"x.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"x.>\"}, prefix: \"p.*\"}] }\n}\n",
         "accounts {\n  A { exports: [{stream: \"x.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"x.*\"}, to: \"y.$2\"}] }\n}\n",
         "accounts {\n  A { exports: [{stream: \"events.>\"}, {service: \"svc.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"events..>\"}}, {service: {account: A, subject: \"svc..x\"}}] }\n}\n",
+        // The same stream imported twice from one account.
+        "accounts {\n  A { exports: [{stream: \"e.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"e.>\"}, prefix: p}, {stream: {account: A, subject: \"e.>\"}, to: \"q.>\"}] }\n}\n",
         // Accepted: wildcard service imports, invalid export subjects, importing one's own export.
         "accounts {\n  A { exports: [{service: \"svc.>\"}, {stream: \"events..>\"}] }\n  B { imports: [{service: {account: A, subject: \"svc.>\"}, to: \"x.>\"}] }\n  A2 { exports: [{stream: \"e\"}], imports: [{stream: {account: A2, subject: \"e\"}}] }\n}\n",
     ];

@@ -290,3 +290,158 @@ fn account_claims_update_revokes_like_the_reference() {
     );
     assert_eq!(a, b);
 }
+
+fn login_headers(port: u16, u: &User, headers: bool) -> Raw {
+    let mut r = Raw::connect(port);
+    let info = r.read_info();
+    let line = u
+        .connect_line(&nonce_of(&info))
+        .replace("\"headers\":true", &format!("\"headers\":{headers}"));
+    r.send(line.as_bytes());
+    r.sync();
+    r.send(b"PING\r\n");
+    let _ = r.read_until(b"PONG\r\n", Duration::from_secs(5));
+    r
+}
+
+fn text(b: Vec<u8>) -> String {
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// Replace `_R_.xxxxxx.yyyyyy` reply tokens.
+fn mask_r(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("_R_.") {
+        out.push_str(&rest[..i]);
+        out.push_str("_R_.<masked>");
+        rest = &rest[(i + 17).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+struct ImportCast {
+    exp: User,
+    imp: User,
+    imp_stream: User,
+    no_token: User,
+}
+
+fn jwt_imports_scenario(port: u16, c: &ImportCast) -> String {
+    let mut log = String::new();
+    let mut exp = login_headers(port, &c.exp, false);
+    exp.send(b"SUB svc.echo 1\r\nSUB priv.x 2\r\n");
+    exp.sync();
+    let mut imp = login_headers(port, &c.imp, true);
+    let mut imp_stream = login_headers(port, &c.imp_stream, true);
+    let mut no_token = login_headers(port, &c.no_token, true);
+    imp_stream.send(b"SUB from_exp.> 1\r\nSUB ev.> 2\r\nSUB events.> 3\r\n");
+    imp_stream.sync();
+    no_token.send(b"SUB _INBOX.n 1\r\nPUB priv.x _INBOX.n 1\r\nn\r\n");
+    log += &format!("no_token: {}\n", text(no_token.sync()));
+    imp.send(b"SUB _INBOX.x 1\r\nPUB echo _INBOX.x 4\r\nping\r\nPUB priv.x _INBOX.x 1\r\np\r\n");
+    imp.sync();
+    let req = text(exp.sync());
+    log += &format!("exp got: {}\n", mask_r(&req));
+    for line in req.split("\r\n").filter(|l| l.starts_with("MSG ")) {
+        if let Some(reply) = line.split(' ').nth(3) {
+            exp.send(format!("PUB {reply} 4\r\npong\r\n").as_bytes());
+        }
+    }
+    exp.sync();
+    log += &format!("imp got: {}\n", text(imp.sync()));
+    exp.send(b"PUB events.x 2\r\nev\r\n");
+    exp.sync();
+    log += &format!("stream got: {}\n", text(imp_stream.sync()));
+    log
+}
+
+#[test]
+fn jwt_exports_and_imports_match_the_reference() {
+    use rnats_auth::jwt::mint::{claims, encode};
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let exporter = op.account(
+        "EXP",
+        json!({"nats": {"exports": [
+            {"name": "s", "subject": "events.>", "type": "stream"},
+            {"name": "e", "subject": "svc.echo", "type": "service"},
+            {"name": "p", "subject": "priv.>", "type": "service", "token_req": true},
+        ]}}),
+    );
+    // The importers' keys are needed in the activation token before their JWTs exist.
+    let imp_kp = nkeys::KeyPair::new_account();
+    let token = encode(
+        claims(
+            "activation",
+            &imp_kp.public_key(),
+            "act",
+            now(),
+            json!({"subject": "priv.>", "kind": "service"}),
+        ),
+        &exporter.kp,
+    )
+    .expect("activation");
+    let imp_jwt = encode(
+        {
+            let mut c = claims(
+                "account",
+                &imp_kp.public_key(),
+                "IMP",
+                now(),
+                json!({
+                    "limits": {"subs": -1, "payload": -1, "conn": -1, "data": -1, "imports": -1, "exports": -1},
+                    "imports": [
+                        {"name": "e", "subject": "svc.echo", "account": exporter.key(), "type": "service", "local_subject": "echo"},
+                        {"name": "p", "subject": "priv.>", "account": exporter.key(), "type": "service", "token": token},
+                    ],
+                }),
+            );
+            c["nats"]["signing_keys"] = json!([]);
+            c
+        },
+        &op.kp,
+    )
+    .expect("imp");
+    let imp_acc = rnats_testkit::jwt::Account {
+        kp: imp_kp,
+        signing: nkeys::KeyPair::new_account(),
+        jwt: imp_jwt,
+    };
+    let streams = op.account(
+        "STREAMS",
+        json!({"nats": {"imports": [
+            {"name": "s1", "subject": "events.>", "account": exporter.key(), "type": "stream", "to": "from_exp"},
+            {"name": "s2", "subject": "events.>", "account": exporter.key(), "type": "stream", "local_subject": "ev.>"},
+        ]}}),
+    );
+    let thief = op.account(
+        "THIEF",
+        json!({"nats": {"imports": [
+            {"name": "p", "subject": "priv.>", "account": exporter.key(), "type": "service"},
+        ]}}),
+    );
+    let cast = ImportCast {
+        exp: exporter.user("e", json!({})),
+        imp: imp_acc.user("i", json!({})),
+        imp_stream: streams.user("s", json!({})),
+        no_token: thief.user("t", json!({})),
+    };
+    let dir = std::env::temp_dir().join(format!("rnats-jwtimp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("op.conf");
+    std::fs::write(
+        &conf,
+        operator_config(&op, &sys, &[&exporter, &imp_acc, &streams, &thief]),
+    )
+    .expect("write");
+    let c = conf.to_str().expect("utf8");
+    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
+        .expect("rnats starts");
+    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    let a = jwt_imports_scenario(ours.port, &cast);
+    let b = jwt_imports_scenario(theirs.port, &cast);
+    assert!(a.contains("pong") && a.contains("from_exp.events.x"), "{a}");
+    assert_eq!(a, b);
+}

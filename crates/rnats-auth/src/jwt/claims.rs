@@ -333,6 +333,22 @@ impl AccountClaims {
         self.nats.signing_keys.iter().find(|k| k.key() == key)
     }
 
+    /// What makes the claims unusable apart from time (`jwt: account_claims.go Validate`):
+    /// more imports or exports than the account's limits allow.
+    pub fn validation_issues(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let l = &self.nats.limits;
+        let imports = limit(l.imports, self.version);
+        if imports >= 0 && self.nats.imports.len() as i64 > imports {
+            v.push("the account contains more imports than allowed by the operator".to_string());
+        }
+        let exports = limit(l.exports, self.version);
+        if exports >= 0 && self.nats.exports.len() as i64 > exports {
+            v.push("the account contains more exports than allowed by the operator".to_string());
+        }
+        v
+    }
+
     /// Whether a user issued at `iat` with key `user` is revoked: its `iat` is at or before the
     /// revocation time of its key or of `"*"` (`accounts.go isRevoked`).
     pub fn is_revoked(&self, user: &str, iat: i64) -> bool {

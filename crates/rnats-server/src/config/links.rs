@@ -374,6 +374,7 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
         .iter()
         .flat_map(|k| accounts.iter().map(move |a| (*k, *a)))
     {
+        let mut seen_streams: Vec<(&str, &str)> = Vec::new();
         for i in links.imports[acc].iter().filter(|i| i.kind == kind) {
             let what = match i.kind {
                 Kind::Stream => "stream",
@@ -419,6 +420,12 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
                         i.subject
                     ),
                 );
+            } else if i.kind == Kind::Stream
+                && seen_streams.contains(&(i.account.as_str(), i.subject.as_str()))
+            {
+                fail(cx, "stream import already exists");
+            } else if i.kind == Kind::Stream {
+                seen_streams.push((i.account.as_str(), i.subject.as_str()));
             }
         }
     }
