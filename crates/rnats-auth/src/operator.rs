@@ -367,8 +367,8 @@ pub fn activation_valid(
         && data.sub == importer
         && rnats_proto::subject::is_subset(subject.as_bytes(), granted.as_bytes())
         && check(&data, now, &TimePolicy::default()).is_ok()
-        && !export_revocations
+        && export_revocations
             .get(importer)
             .or_else(|| export_revocations.get("*"))
-            .is_some_and(|&t| t >= data.iat)
+            .is_none_or(|&t| t < data.iat)
 }
