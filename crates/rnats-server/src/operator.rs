@@ -3,12 +3,13 @@
 //! owns the state and the clock.
 
 use crate::imports::{DEFAULT_THRESHOLD, Export, Import, Kind, LinkConfig, ResponseType};
-use crate::opts::Options;
+use crate::opts::{Options, Resolver};
 use rnats_auth::AuthFailure;
 use rnats_auth::jwt::AccountClaims;
 use rnats_auth::jwt::time::{TimePolicy, check};
 use rnats_auth::operator::{AccountSource, Trust, activation_valid};
 use rustc_hash::FxHashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -19,6 +20,8 @@ pub struct OperatorState {
     /// The time policy of every JWT check.
     pub policy: TimePolicy,
     accounts: RwLock<FxHashMap<String, Arc<AccountClaims>>>,
+    /// The directory of a `full`/`cache` resolver (`<account>.jwt` files).
+    pub dir: Option<PathBuf>,
 }
 
 /// Why operator mode could not start.
@@ -27,6 +30,8 @@ pub struct OperatorState {
 pub enum OperatorError {
     #[error(transparent)]
     Trust(#[from] rnats_auth::operator::TrustError),
+    #[error("account resolver directory {dir:?}: {err}")]
+    Dir { dir: PathBuf, err: std::io::Error },
 }
 
 impl OperatorState {
@@ -59,7 +64,30 @@ impl OperatorState {
         };
         let policy = TimePolicy::default();
         let mut accounts = FxHashMap::default();
-        for (key, jwt) in &o.resolver_preload {
+        let dir = match &o.resolver {
+            Some(Resolver::Dir { dir, .. }) => Some(dir.clone()),
+            _ => None,
+        };
+        let mut preload = o.resolver_preload.clone();
+        if let Some(d) = &dir {
+            let io = |err| OperatorError::Dir {
+                dir: d.clone(),
+                err,
+            };
+            std::fs::create_dir_all(d).map_err(io)?;
+            for e in std::fs::read_dir(d).map_err(io)?.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "jwt")
+                    && let (Some(stem), Ok(text)) = (
+                        p.file_stem().and_then(|s| s.to_str()),
+                        std::fs::read_to_string(&p),
+                    )
+                {
+                    preload.push((stem.to_string(), text.trim().to_string()));
+                }
+            }
+        }
+        for (key, jwt) in &preload {
             match trust.verify_account(jwt) {
                 Ok(ac) if ac.data.sub == *key => {
                     let mut issues = ac.validation_issues();
@@ -82,7 +110,33 @@ impl OperatorState {
             trust,
             policy,
             accounts: RwLock::new(accounts),
+            dir,
         }))
+    }
+
+    /// Store an account JWT in the resolver directory, unless a newer one (by `iat`) is stored.
+    /// Returns whether it was stored.
+    pub fn store(&self, ac: &AccountClaims, jwt: &str) -> std::io::Result<bool> {
+        let Some(d) = &self.dir else {
+            return Ok(false);
+        };
+        if self
+            .account(&ac.data.sub)
+            .is_ok_and(|old| old.data.iat > ac.data.iat)
+        {
+            return Ok(false);
+        }
+        std::fs::write(d.join(format!("{}.jwt", ac.data.sub)), jwt)?;
+        Ok(true)
+    }
+
+    /// The stored JWT of an account (directory resolver).
+    pub fn stored_jwt(&self, key: &str) -> Option<String> {
+        if !key.starts_with('A') || key.contains(['/', '\\', '.']) {
+            return None;
+        }
+        let d = self.dir.as_ref()?;
+        std::fs::read_to_string(d.join(format!("{key}.jwt"))).ok()
     }
 
     /// Replace (or add) an account's claims.

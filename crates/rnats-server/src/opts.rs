@@ -66,11 +66,17 @@ pub struct Options {
 }
 
 /// An account resolver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Resolver {
     /// `MEMORY`: the accounts of `resolver_preload`.
     Memory,
+    /// `{type: full|cache, dir: …}`: account JWTs stored in a directory and updated over the
+    /// system account (a standalone server serves `cache` like `full`).
+    Dir {
+        dir: std::path::PathBuf,
+        allow_delete: bool,
+    },
 }
 
 impl Default for Options {
@@ -149,6 +155,10 @@ pub enum OptionsError {
     KeysAndOperators,
     #[error("system_account in config and operator JWT must be identical")]
     SystemAccountMismatch,
+    #[error(
+        "using nats based account resolver - the system account needs to be specified in configuration or the operator jwt"
+    )]
+    DirResolverNeedsSystemAccount,
 }
 
 impl Options {
@@ -242,6 +252,12 @@ impl Options {
         }
         if !self.operators.is_empty() && !self.trusted_keys.is_empty() {
             return Err(OptionsError::KeysAndOperators);
+        }
+        if matches!(self.resolver, Some(Resolver::Dir { .. }))
+            && self.system_account.is_none()
+            && self.operator_system_account().is_none()
+        {
+            return Err(OptionsError::DirResolverNeedsSystemAccount);
         }
         if let Some(sys) = &self.system_account {
             let claimed: Vec<String> = self

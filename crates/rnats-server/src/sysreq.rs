@@ -1,8 +1,10 @@
-//! Requests the server answers in the system account (nats-server `events.go`). So far: account
-//! JWT updates (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.UPDATE`, and the older
-//! `$SYS.ACCOUNT.<A>.CLAIMS.UPDATE`), which apply live — revoked users are disconnected and a new account
-//! expiry is armed — and are answered
-//! with the reference's `{"server":…,"data"|"error":…}` document.
+//! Requests the server answers in the system account (nats-server `events.go`, `accounts.go`
+//! `DirAccResolver`). So far: account JWT updates (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.UPDATE`, the
+//! older `$SYS.ACCOUNT.<A>.CLAIMS.UPDATE`, and with a directory resolver `$SYS.REQ.CLAIMS.UPDATE`,
+//! stored unless older than the stored one) and directory lookups
+//! (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.LOOKUP`). Updates apply live — revoked users are disconnected,
+//! a new account expiry is armed, exports/imports are rebuilt — and are answered with the
+//! reference's `{"server":…,"data"|"error":…}` document.
 
 use crate::client::ClosedState;
 use crate::server::Server;
@@ -13,22 +15,46 @@ use serde_json::json;
 impl Server {
     /// A message published in the system account: handle it if it is a request we serve.
     pub fn system_request(&self, subject: &[u8], reply: Option<&[u8]>, payload: &[u8]) {
+        let Some(op) = self.operator() else {
+            return;
+        };
         let Ok(subject) = std::str::from_utf8(subject) else {
             return;
         };
+        let reply = reply
+            .and_then(|r| std::str::from_utf8(r).ok())
+            .filter(|r| !r.is_empty());
+        let dir = op.dir.is_some();
         let toks: Vec<&str> = subject.split('.').collect();
-        let account = match toks[..] {
-            ["$SYS", "REQ", "ACCOUNT", acc, "CLAIMS", "UPDATE"] => acc,
-            ["$SYS", "ACCOUNT", acc, "CLAIMS", "UPDATE"] => acc,
-            _ => return,
+        match toks[..] {
+            ["$SYS", "REQ", "ACCOUNT", acc, "CLAIMS", "UPDATE"]
+            | ["$SYS", "ACCOUNT", acc, "CLAIMS", "UPDATE"] => {
+                self.claims_update(Some(acc), reply, payload);
+            }
+            ["$SYS", "REQ", "CLAIMS", "UPDATE"] if dir => self.claims_update(None, reply, payload),
+            ["$SYS", "REQ", "ACCOUNT", acc, "CLAIMS", "LOOKUP"] if dir => {
+                // The stored JWT, or an empty message when there is none.
+                let valid = acc.starts_with('A') && nkeys::KeyPair::from_public_key(acc).is_ok();
+                if let Some(r) = reply.filter(|_| valid) {
+                    let jwt = op.stored_jwt(acc).unwrap_or_default();
+                    self.publish_system(r, |_| jwt);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An account JWT update (for `account`, or for the JWT's own subject).
+    fn claims_update(&self, account: Option<&str>, reply: Option<&str>, payload: &[u8]) {
+        let Some(op) = self.operator() else {
+            return;
         };
-        let reply = reply.and_then(|r| std::str::from_utf8(r).ok());
-        let respond = |message: &str, err: Option<String>| {
+        let respond = |account: &str, message: &str, err: Option<String>| {
             match &err {
                 None => tracing::debug!("{message} - {account}"),
                 Some(e) => tracing::error!("{message} - {account} - {e}"),
             }
-            if let Some(r) = reply.filter(|r| !r.is_empty()) {
+            if let Some(r) = reply {
                 match err {
                     None => self.respond_system(
                         r,
@@ -43,42 +69,62 @@ impl Server {
                 }
             }
         };
-        let Some(op) = self.operator() else {
-            return;
-        };
-        if payload.is_empty() {
+        let key = account.unwrap_or("n/a");
+        if payload.is_empty() && account.is_some() && op.dir.is_none() {
             return respond(
+                key,
                 "jwt update error",
-                Some("request body is empty".to_string()),
+                Some("request body is empty".into()),
             );
         }
         let jwt = String::from_utf8_lossy(payload);
-        let claims = match rnats_auth::jwt::decode_account(jwt.trim()) {
+        let jwt = jwt.trim();
+        let claims = match rnats_auth::jwt::decode_account(jwt) {
             Ok(c) => c,
-            Err(e) => return respond("jwt update resulted in error", Some(e.to_string())),
+            Err(e) => return respond(key, "jwt update resulted in error", Some(e.to_string())),
         };
-        if claims.data.sub != account {
+        let key = account.unwrap_or(&claims.data.sub);
+        if claims.data.sub != key {
             return respond(
+                key,
                 "jwt update resulted in error",
-                Some("subject does not match jwt content".to_string()),
+                Some("subject does not match jwt content".into()),
             );
         }
-        if !self.has_account(account) {
-            return respond("jwt update skipped", None);
+        if op.dir.is_none() && !self.has_account(key) {
+            return respond(key, "jwt update skipped", None);
         }
-        let claims = match op.trust.verify_account(jwt.trim()) {
+        let claims = match op.trust.verify_account(jwt) {
             Ok(c) => c,
+            Err(_) if op.dir.is_some() => {
+                return respond(
+                    key,
+                    "jwt validation failed",
+                    Some("account validation failed".into()),
+                );
+            }
             Err(_) => {
                 return respond(
+                    key,
                     "jwt update resulted in error",
-                    Some("account validation failed".to_string()),
+                    Some("account validation failed".into()),
                 );
             }
         };
+        if op.dir.is_some() {
+            match op.store(&claims, jwt) {
+                Ok(true) => {}
+                // An older JWT never replaces a newer one.
+                Ok(false) => return respond(key, "jwt updated", None),
+                Err(e) => return respond(key, "jwt update resulted in error", Some(e.to_string())),
+            }
+        }
         op.set_account(claims.clone());
-        self.apply_account_update(account, &claims);
+        if self.has_account(key) {
+            self.apply_account_update(key, &claims);
+        }
         self.install_links();
-        respond("jwt updated", None);
+        respond(key, "jwt updated", None);
     }
 
     /// Apply new account claims to the account's connected clients.

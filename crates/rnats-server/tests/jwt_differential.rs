@@ -445,3 +445,138 @@ fn jwt_exports_and_imports_match_the_reference() {
     assert!(a.contains("pong") && a.contains("from_exp.events.x"), "{a}");
     assert_eq!(a, b);
 }
+
+fn dir_resolver_scenario(
+    port: u16,
+    sys_user: &User,
+    acc_jwt: &str,
+    acc_key: &str,
+    user: &User,
+    older: &str,
+) -> String {
+    let mut sys = login(port, sys_user);
+    sys.send(b"SUB _INBOX.r 1\r\n");
+    sys.sync();
+    let mut log = String::new();
+    // One response per request (the reference answers asynchronously, possibly after a PONG).
+    let ask = |sys: &mut Raw, subject: &str, body: &str| {
+        sys.send(format!("PUB {subject} _INBOX.r {}\r\n{body}\r\n", body.len()).as_bytes());
+        let wait = Duration::from_secs(3);
+        match sys.read_until(b"MSG _INBOX.r", wait) {
+            Ok(_) => {
+                let head = sys.read_until(b"\r\n", wait).unwrap_or_else(|e| e);
+                let body = sys.read_until(b"\r\n", wait).unwrap_or_else(|e| e);
+                let line = format!("MSG _INBOX.r{}{}", text(head), text(body));
+                mask_server(&line)
+            }
+            Err(_) => "<none>".to_string(),
+        }
+    };
+    // Before the push the account is unknown.
+    let mut r = Raw::connect(port);
+    let info = r.read_info();
+    r.send(user.connect_line(&nonce_of(&info)).as_bytes());
+    r.send(b"PING\r\n");
+    // The reference first tries to fetch the unknown account (about 2 s).
+    let before = r
+        .read_until(b"\r\n", Duration::from_secs(4))
+        .unwrap_or_else(|e| e);
+    log += &format!("before: {}\n", mask(&before));
+    log += &format!(
+        "push: {}\n",
+        ask(&mut sys, "$SYS.REQ.CLAIMS.UPDATE", acc_jwt)
+    );
+    log += &format!(
+        "lookup: {}\n",
+        ask(
+            &mut sys,
+            &format!("$SYS.REQ.ACCOUNT.{acc_key}.CLAIMS.LOOKUP"),
+            ""
+        )
+    );
+    log += &format!(
+        "lookup unknown: {}\n",
+        ask(
+            &mut sys,
+            &format!(
+                "$SYS.REQ.ACCOUNT.{}.CLAIMS.LOOKUP",
+                nkeys::KeyPair::new_account().public_key()
+            ),
+            ""
+        )
+    );
+    log += &format!(
+        "older: {}\n",
+        ask(&mut sys, "$SYS.REQ.CLAIMS.UPDATE", older)
+    );
+    log += &format!(
+        "garbage: {}\n",
+        ask(&mut sys, "$SYS.REQ.CLAIMS.UPDATE", "nope")
+    );
+    let mut r = Raw::connect(port);
+    let info = r.read_info();
+    r.send(user.connect_line(&nonce_of(&info)).as_bytes());
+    r.send(b"PING\r\n");
+    log += &format!(
+        "after: {}\n",
+        mask(
+            &r.read_until(b"PONG\r\n", Duration::from_secs(5))
+                .unwrap_or_else(|e| e)
+        )
+    );
+    log
+}
+
+#[test]
+fn directory_resolver_matches_the_reference() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({"iat": now() - 10}));
+    let older = acc.reissue(&op.kp, "ACC-old", json!({"iat": now() - 1000}));
+    let sys_user = sys.user("admin", json!({}));
+    let user = acc.user("u", json!({}));
+    let base = std::env::temp_dir().join(format!("rnats-jwtdir-{}", std::process::id()));
+    let conf_for = |name: &str| {
+        let d = base.join(name);
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("jwt")).expect("dir");
+        let conf = d.join("op.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "operator: {}\nsystem_account: {}\nresolver {{ type: full, dir: {:?} }}\nresolver_preload: {{ {}: {} }}\n",
+                op.jwt,
+                sys.key(),
+                d.join("jwt").to_str().expect("utf8"),
+                sys.key(),
+                sys.jwt
+            ),
+        )
+        .expect("write");
+        conf
+    };
+    let (c1, c2) = (conf_for("ours"), conf_for("theirs"));
+    let ours = ServerProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_rnats-server")),
+        &["-c", c1.to_str().expect("utf8")],
+    )
+    .expect("rnats starts");
+    let theirs = ServerProcess::start(
+        &reference_server_path(),
+        &["-c", c2.to_str().expect("utf8")],
+    )
+    .expect("ref starts");
+    let a = dir_resolver_scenario(ours.port, &sys_user, &acc.jwt, &acc.key(), &user, &older);
+    let b = dir_resolver_scenario(theirs.port, &sys_user, &acc.jwt, &acc.key(), &user, &older);
+    assert!(a.contains("jwt updated"), "{a}");
+    assert_eq!(a, b);
+    // The pushed account JWT is stored as `<key>.jwt` in both directories.
+    for c in [&c1, &c2] {
+        let stored = c
+            .parent()
+            .expect("dir")
+            .join("jwt")
+            .join(format!("{}.jwt", acc.key()));
+        assert!(stored.exists(), "{stored:?}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Operator mode keys (nats-server `opts.go`): `operator` (a JWT inline, a file holding one —
 //! decorated or not — or a list of them), `trusted_keys`, `resolver` and `resolver_preload`,
-//! with the reference's messages. Resolver kinds rnats does not implement yet (URL, the
-//! NATS-based `full`/`cache` directory resolver) are refused at load, never ignored.
+//! with the reference's messages. The URL resolver, which rnats does not implement yet, is
+//! refused at load, never ignored.
 
 use super::Ctx;
 use crate::opts::Resolver;
@@ -107,12 +107,29 @@ pub fn resolver(cx: &mut Ctx, e: &Entry) -> Option<Resolver> {
                 None
             }
         }
-        Value::Map(_) => {
-            cx.err(
-                e,
-                format!("not supported yet: the full/cache directory account resolver {LATER}"),
-            );
-            None
+        Value::Map(m) => {
+            let (mut kind, mut dir, mut allow_delete) = (String::new(), None, false);
+            for k in m.iter() {
+                match k.key.to_ascii_lowercase().as_str() {
+                    "type" => kind = cx.string(k).unwrap_or_default().to_ascii_lowercase(),
+                    "dir" => dir = cx.string(k),
+                    "allow_delete" => allow_delete = cx.boolean(k).unwrap_or(false),
+                    "hard_delete" | "limit" | "ttl" | "interval" | "timeout" | "sync" => {}
+                    _ if k.used_as_variable => {}
+                    _ => cx.err(k, format!("unknown field {:?}", k.key)),
+                }
+            }
+            if kind != "full" && kind != "cache" {
+                cx.err(
+                    e,
+                    format!("invalid resolver type {kind:?}, expected full or cache"),
+                );
+                return None;
+            }
+            Some(Resolver::Dir {
+                dir: std::path::PathBuf::from(dir.unwrap_or_default()),
+                allow_delete,
+            })
         }
         v => {
             cx.type_err(e, v.go_type_name());
