@@ -528,36 +528,40 @@ impl Server {
                         closed += 1;
                         continue;
                     }
-                    let perms = id.permissions.map(Arc::new);
-                    c.set_permissions(perms.clone());
-                    if let Some(p) = perms {
-                        let subs: Vec<_> = c
-                            .subs
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .values()
-                            .cloned()
-                            .collect();
-                        for sub in subs {
-                            if p.can_subscribe(&sub.subject, sub.queue.as_deref()) {
-                                continue;
-                            }
-                            crate::client::conn::remove_sub(&current, &sub);
-                            c.enqueue_err(&format!(
-                                "{} (sid {})",
-                                wire::permissions_violation_subscription(
-                                    &sub.subject,
-                                    sub.queue.as_deref()
-                                ),
-                                wire::go_quote(&sub.sid)
-                            ));
-                        }
-                    }
+                    self.apply_permissions(&c, id.permissions.map(Arc::new));
                     c.writer_wake.notify_one();
                 }
             }
         }
         closed
+    }
+
+    /// Install new permissions on a live client; subscriptions they no longer allow are
+    /// removed with the reference's `(sid "…")` error.
+    pub fn apply_permissions(&self, c: &ClientShared, perms: Option<Arc<rnats_auth::Permissions>>) {
+        c.set_permissions(perms.clone());
+        let Some(p) = perms else {
+            return;
+        };
+        let subs: Vec<_> = c
+            .subs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let account = c.account();
+        for sub in subs {
+            if p.can_subscribe(&sub.subject, sub.queue.as_deref()) {
+                continue;
+            }
+            crate::client::conn::remove_sub(&account, &sub);
+            c.enqueue_err(&format!(
+                "{} (sid {})",
+                wire::permissions_violation_subscription(&sub.subject, sub.queue.as_deref()),
+                wire::go_quote(&sub.sid)
+            ));
+        }
     }
 
     /// A receiver that flips to `true` when the server shuts down.

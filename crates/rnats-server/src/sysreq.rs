@@ -127,18 +127,30 @@ impl Server {
         respond(key, "jwt updated", None);
     }
 
-    /// Apply new account claims to the account's connected clients.
+    /// Apply new account claims to the account's connected clients (`accounts.go
+    /// updateAccountClaimsWithRefresh`): revoked users get `User Authentication Revoked`, bearer
+    /// users of an account that now disallows them `Authorization Violation`, users whose signing
+    /// key was removed are closed silently, users on the account's default permissions get the new
+    /// ones, and a new account expiry is armed.
     fn apply_account_update(&self, account: &str, claims: &rnats_auth::jwt::AccountClaims) {
         let now = std::time::SystemTime::now();
         let expiry = check(&claims.data, now, &Default::default());
+        let strict = self
+            .operator()
+            .is_some_and(|op| op.trust.strict.contains(&claims.data.iss));
+        let defaults = claims
+            .nats
+            .default_permissions
+            .to_permissions()
+            .map(std::sync::Arc::new);
         for c in self.clients() {
             if c.account().name != account {
                 continue;
             }
-            let Some((user, iat)) = c.jwt.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+            let Some(j) = c.jwt.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
                 continue;
             };
-            if claims.is_revoked(&user, iat) {
+            if claims.is_revoked(&j.user, j.iat) {
                 tracing::debug!(
                     "{} - {}",
                     c.log_prefix(),
@@ -148,6 +160,19 @@ impl Server {
                 c.close(ClosedState::Revocation);
                 continue;
             }
+            if j.bearer && claims.nats.limits.disallow_bearer {
+                c.enqueue_err(wire::ERR_AUTHORIZATION_VIOLATION);
+                c.close(ClosedState::AuthenticationViolation);
+                continue;
+            }
+            let own_key = j.issuer == claims.data.sub && !strict;
+            if !own_key && claims.signing_key(&j.issuer).is_none() {
+                c.close(ClosedState::AuthenticationViolation);
+                continue;
+            }
+            if j.uses_account_defaults {
+                self.apply_permissions(&c, defaults.clone());
+            }
             match expiry {
                 Err(_) => {
                     c.enqueue_err(wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
@@ -156,6 +181,7 @@ impl Server {
                 Ok(Some(d)) => c.close_at(d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED),
                 Ok(None) => {}
             }
+            c.writer_wake.notify_one();
         }
     }
 }

@@ -580,3 +580,65 @@ fn directory_resolver_matches_the_reference() {
         assert!(stored.exists(), "{stored:?}");
     }
 }
+
+fn live_update_scenario(
+    port: u16,
+    sys_user: &User,
+    on_defaults: &User,
+    via_sk: &User,
+    acc_key: &str,
+    update: &str,
+) -> String {
+    let mut d = login(port, on_defaults);
+    d.send(b"SUB secret 1\r\nSUB open 2\r\n");
+    d.sync();
+    let mut k = login(port, via_sk);
+    let mut sys = login(port, sys_user);
+    sys.send(
+        format!(
+            "PUB $SYS.REQ.ACCOUNT.{acc_key}.CLAIMS.UPDATE {}\r\n{update}\r\n",
+            update.len()
+        )
+        .as_bytes(),
+    );
+    sys.sync();
+    let (dk, k_closed) = k.read_for(Duration::from_millis(500));
+    d.send(b"SUB secret 3\r\n");
+    let (dd, _) = d.read_for(Duration::from_millis(500));
+    format!(
+        "defaults: {}\nsigning key removed: {} closed={k_closed}",
+        mask(&dd),
+        mask(&dk)
+    )
+}
+
+#[test]
+fn live_account_updates_match_the_reference() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let sys_user = sys.user("admin", json!({}));
+    let on_defaults = acc.user("d", json!({}));
+    let via_sk = acc.user_via_signing_key("k", json!({}));
+    let update = acc.reissue(
+        &op.kp,
+        "ACC",
+        json!({"nats": {"signing_keys": [], "default_permissions": {"pub": {}, "sub": {"deny": ["secret"]}}}}),
+    );
+    let dir = std::env::temp_dir().join(format!("rnats-jwtlive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("op.conf");
+    std::fs::write(&conf, operator_config(&op, &sys, &[&acc])).expect("write");
+    let c = conf.to_str().expect("utf8");
+    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
+        .expect("rnats starts");
+    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    let args = (&sys_user, &on_defaults, &via_sk, acc.key(), &update);
+    let a = live_update_scenario(ours.port, args.0, args.1, args.2, &args.3, args.4);
+    let b = live_update_scenario(theirs.port, args.0, args.1, args.2, &args.3, args.4);
+    assert!(
+        a.contains("secret") && a.contains("closed=true"),
+        "{a}\n---\n{b}"
+    );
+    assert_eq!(a, b);
+}

@@ -70,6 +70,19 @@ impl SubEntry for Subscription {
     }
 }
 
+/// What an account update needs to know about a connected JWT user.
+#[derive(Debug, Clone)]
+pub struct JwtSession {
+    /// The user's public key and the JWT's `iat` (revocations).
+    pub user: String,
+    pub iat: i64,
+    /// The key that signed the user JWT (signing-key removal).
+    pub issuer: String,
+    pub bearer: bool,
+    /// The permissions came from the account's defaults (they follow updates).
+    pub uses_account_defaults: bool,
+}
+
 /// Bytes waiting to be written to one connection.
 #[derive(Debug, Default)]
 pub struct Outbound {
@@ -140,8 +153,8 @@ pub struct ClientShared {
     /// What the client authenticated with (CONNECT) and the nonce it was challenged with:
     /// a reload that changes `authorization` re-checks live clients against the new rules.
     pub auth_snapshot: Mutex<Option<(rnats_proto::ConnectOptions, Option<String>)>>,
-    /// The user JWT's public key and `iat` (operator mode), for revocation checks.
-    pub jwt: Mutex<Option<(String, i64)>>,
+    /// The JWT user behind this connection (operator mode), for live account updates.
+    pub jwt: Mutex<Option<JwtSession>>,
     /// The account this connection is bound to.
     account: RwLock<Option<Arc<crate::account::Account>>>,
     /// Reply subjects this connection may answer (`allow_responses`): count used, first seen.

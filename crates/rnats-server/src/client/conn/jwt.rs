@@ -108,7 +108,13 @@ impl Conn {
                 .close_at(d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
         }
         *self.shared.jwt.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((u.claims.data.sub.clone(), u.claims.data.iat));
+            Some(crate::client::JwtSession {
+                user: u.claims.data.sub.clone(),
+                iat: u.claims.data.iat,
+                issuer: u.claims.data.iss.clone(),
+                bearer: u.claims.nats.limits.bearer_token,
+                uses_account_defaults: u.uses_account_defaults,
+            });
         Ok(())
     }
 }
