@@ -31,6 +31,7 @@ pub mod server;
 pub mod signals;
 pub mod sublist;
 pub mod sysreq;
+pub mod urlresolver;
 
 pub use opts::Options;
 pub use server::Server;

@@ -22,6 +22,8 @@ pub struct OperatorState {
     accounts: RwLock<FxHashMap<String, Arc<AccountClaims>>>,
     /// The directory of a `full`/`cache` resolver (`<account>.jwt` files).
     pub dir: Option<PathBuf>,
+    /// The base URL of a URL resolver.
+    pub url: Option<String>,
 }
 
 /// Why operator mode could not start.
@@ -111,7 +113,34 @@ impl OperatorState {
             policy,
             accounts: RwLock::new(accounts),
             dir,
+            url: match &o.resolver {
+                Some(Resolver::Url(u)) => Some(u.clone()),
+                _ => None,
+            },
         }))
+    }
+
+    /// Whether `key` must be fetched before a user of it can be checked (URL resolver).
+    pub fn needs_fetch(&self, key: &str) -> bool {
+        self.url.is_some() && self.account(key).is_err()
+    }
+
+    /// Fetch an account JWT from the URL resolver and keep it if it verifies.
+    pub async fn fetch(&self, key: &str) {
+        let Some(base) = &self.url else {
+            return;
+        };
+        if !key.starts_with('A') || nkeys::KeyPair::from_public_key(key).is_err() {
+            return;
+        }
+        match crate::urlresolver::get(&crate::urlresolver::account_url(base, key)).await {
+            Ok(jwt) => match self.trust.verify_account(&jwt) {
+                Ok(ac) if ac.data.sub == key => self.set_account(ac),
+                Ok(_) => tracing::warn!("Account fetch for [{key}] returned another account"),
+                Err(e) => tracing::warn!("Account fetch for [{key}] failed validation: {e}"),
+            },
+            Err(e) => tracing::warn!("Account fetch failed: {key}: {e}"),
+        }
     }
 
     /// Store an account JWT in the resolver directory, unless a newer one (by `iat`) is stored.

@@ -77,6 +77,8 @@ pub enum Resolver {
         dir: std::path::PathBuf,
         allow_delete: bool,
     },
+    /// `URL("http://…")`: account JWTs fetched over HTTP.
+    Url(String),
 }
 
 impl Default for Options {

@@ -83,6 +83,9 @@ pub enum StartError {
     /// Operator mode could not start (an operator JWT is not valid now, a bad key…).
     #[error(transparent)]
     Operator(#[from] crate::operator::OperatorError),
+    /// The URL resolver's base URL did not answer at startup.
+    #[error("{0}")]
+    UrlResolver(String),
     /// `system_account` names an account that is not defined (the reference's text).
     #[error("error resolving system account: account missing")]
     SystemAccountMissing,
@@ -193,6 +196,11 @@ impl Server {
             None
         };
         let operator = crate::operator::OperatorState::new(&opts, SystemTime::now())?;
+        if let Some(url) = operator.as_ref().and_then(|o| o.url.as_deref()) {
+            crate::urlresolver::probe(url)
+                .await
+                .map_err(|e| StartError::UrlResolver(format!("could not fetch <{url:?}>: {e}")))?;
+        }
         if let Some(n) = &opts.system_account
             && n != d::SYSTEM_ACCOUNT
             && !opts.accounts.contains(n)

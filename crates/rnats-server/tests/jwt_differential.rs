@@ -642,3 +642,115 @@ fn live_account_updates_match_the_reference() {
     );
     assert_eq!(a, b);
 }
+
+/// A tiny HTTP server answering `GET <prefix><key>` with the account JWT, else 404.
+fn serve_accounts(accounts: Vec<(String, String)>) -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut s = s;
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = req.split(' ').nth(1).unwrap_or("").to_string();
+            let body = accounts
+                .iter()
+                .find(|(k, _)| path.ends_with(&format!("/{k}")))
+                .map(|(_, j)| j.clone());
+            let body = body.or_else(|| path.ends_with("/accounts/").then(String::new));
+            let resp = match body {
+                Some(b) => format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                    b.len()
+                ),
+                None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string(),
+            };
+            let _ = s.write_all(resp.as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn url_resolver_matches_the_reference() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let other = op.account("OTHER", json!({}));
+    let port = serve_accounts(vec![
+        (sys.key(), sys.jwt.clone()),
+        (acc.key(), acc.jwt.clone()),
+    ]);
+    let dir = std::env::temp_dir().join(format!("rnats-jwturl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("op.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "operator: {}\nsystem_account: {}\nresolver: URL(\"http://127.0.0.1:{port}/jwt/v1/accounts/\")\n",
+            op.jwt,
+            sys.key()
+        ),
+    )
+    .expect("write");
+    let c = conf.to_str().expect("utf8");
+    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
+        .expect("rnats starts");
+    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    let cases = [acc.user("u", json!({})), other.user("o", json!({}))];
+    for u in &cases {
+        let case = Case {
+            name: "url",
+            connect: connect_as(u, None),
+            then: "SUB a 1\r\nPUB a 1\r\nx\r\n",
+        };
+        assert_eq!(run(ours.port, &case), run(theirs.port, &case));
+    }
+    assert!(
+        run(
+            ours.port,
+            &Case {
+                name: "ok",
+                connect: connect_as(&cases[0], None),
+                then: ""
+            }
+        )
+        .contains("PONG")
+    );
+}
+
+#[test]
+fn url_resolver_probe_failure_matches_the_reference() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let port = serve_accounts(vec![]);
+    let dir = std::env::temp_dir().join(format!("rnats-jwturl404-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("op.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "operator: {}\nsystem_account: {}\nresolver: URL(\"http://127.0.0.1:{port}/nothing/\")\n",
+            op.jwt,
+            sys.key()
+        ),
+    )
+    .expect("write");
+    let c = conf.to_str().expect("utf8");
+    let err = |bin: &Path| {
+        let Err(e) = ServerProcess::start(bin, &["-c", c]) else {
+            panic!("{bin:?} started");
+        };
+        let text = e.to_string();
+        text.lines()
+            .find(|l| l.contains("could not fetch"))
+            .map(|l| l[l.find("could not fetch").unwrap_or(0)..].to_string())
+            .unwrap_or(text)
+    };
+    let ours = err(Path::new(env!("CARGO_BIN_EXE_rnats-server")));
+    assert!(ours.ends_with(": 404 Not Found"), "{ours}");
+    assert_eq!(ours, err(&reference_server_path()));
+}

@@ -176,11 +176,25 @@ impl Conn {
                         break;
                     }
                 }
-                // A CONNECT that needs bcrypt: verify off the reactor, then go on with the
-                // bytes that followed it.
+                // A CONNECT that needs bcrypt (verified off the reactor) or an account from the
+                // URL resolver (fetched first); then go on with the bytes that followed it.
                 let Some(opts) = self.pending.take() else {
                     break;
                 };
+                if self.uses_jwt(&opts) {
+                    let server = self.server.clone();
+                    if let (Some(op), Some(key)) = (server.operator(), jwt::account_of(&opts)) {
+                        op.fetch(&key).await;
+                    }
+                    let decision = self.jwt_authenticate(&opts);
+                    let res = self.finish_connect(opts, decision);
+                    self.flush_batch();
+                    if res.is_err() || self.shared.is_closed() {
+                        stop = true;
+                        break;
+                    }
+                    continue;
+                }
                 let auth = self.server.opts();
                 let nonce = self.nonce.clone();
                 let o2 = opts.clone();

@@ -1,7 +1,7 @@
 //! Operator mode keys (nats-server `opts.go`): `operator` (a JWT inline, a file holding one —
 //! decorated or not — or a list of them), `trusted_keys`, `resolver` and `resolver_preload`,
-//! with the reference's messages. The URL resolver, which rnats does not implement yet, is
-//! refused at load, never ignored.
+//! with the reference's messages. An `https` URL resolver (it needs `resolver_tls`, not
+//! implemented yet) is refused at load, never ignored.
 
 use super::Ctx;
 use crate::opts::Resolver;
@@ -97,11 +97,26 @@ pub fn resolver(cx: &mut Ctx, e: &Entry) -> Option<Resolver> {
             if u == "MEM" || u == "MEMORY" {
                 Some(Resolver::Memory)
             } else if u.starts_with("URL") {
-                cx.err(
-                    e,
-                    format!("not supported yet: URL account resolver {LATER}"),
-                );
-                None
+                let t = s.trim();
+                let inner = t[3..]
+                    .trim()
+                    .strip_prefix('(')
+                    .and_then(|x| x.strip_suffix(')'))
+                    .map(|x| x.trim().trim_matches('"').to_string());
+                match inner {
+                    Some(url) if url.starts_with("http://") => Some(Resolver::Url(url)),
+                    Some(url) if url.starts_with("https://") => {
+                        cx.err(
+                            e,
+                            format!("not supported yet: an https account resolver {LATER}"),
+                        );
+                        None
+                    }
+                    _ => {
+                        cx.err(e, format!("invalid URL resolver {s:?}"));
+                        None
+                    }
+                }
             } else {
                 cx.err(e, format!("invalid resolver configuration {s:?}"));
                 None

@@ -101,7 +101,7 @@ fn used_variables_are_not_unknown() {
 fn security_features_are_refused_not_ignored() {
     for src in [
         "tls { cert_file: a, key_file: b }",
-        "resolver: URL(\"http://localhost:9090/jwt/v1/accounts/\")",
+        "resolver: URL(\"https://localhost:9090/jwt/v1/accounts/\")",
         "resolver_pinned_accounts: [A]",
         "authorization { auth_callout { issuer: x } }",
     ] {

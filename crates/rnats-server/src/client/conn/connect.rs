@@ -54,6 +54,13 @@ impl Conn {
                 .unwrap_or_default();
         }
         if self.needs_auth && self.uses_jwt(&opts) {
+            // An account the URL resolver must fetch first: finish off the read path.
+            if let (Some(op), Some(key)) = (self.server.operator(), super::jwt::account_of(&opts))
+                && op.needs_fetch(&key)
+            {
+                self.pending = Some(opts);
+                return Ok(());
+            }
             let decision = self.jwt_authenticate(&opts);
             return self.finish_connect(opts, decision);
         }

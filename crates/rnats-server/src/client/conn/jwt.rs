@@ -21,6 +21,12 @@ fn with_server_limit(v: i64, server: i64) -> i64 {
     }
 }
 
+/// The account a CONNECT's user JWT names (before verification; only used to fetch it).
+pub(super) fn account_of(opts: &ConnectOptions) -> Option<String> {
+    let u = rnats_auth::jwt::decode_user(opts.jwt.as_deref()?).ok()?;
+    Some(u.account_id().to_string())
+}
+
 impl Conn {
     /// Whether this CONNECT goes through the JWT check (operator mode, and the client sent a
     /// JWT or no other authentication is configured).
