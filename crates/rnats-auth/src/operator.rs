@@ -25,6 +25,9 @@ pub struct Trust {
     pub keys: Vec<String>,
     /// Operator identity keys whose signing must go through signing keys.
     pub strict: Vec<String>,
+    /// `resolver_pinned_accounts`: when not empty, only these accounts (and the system
+    /// account, which the server adds) may have users.
+    pub pinned: Vec<String>,
 }
 
 /// Why an operator JWT could not be trusted.
@@ -75,7 +78,7 @@ impl Trust {
         }
         Ok(Trust {
             keys: keys.to_vec(),
-            strict: Vec::new(),
+            ..Trust::default()
         })
     }
 
@@ -210,8 +213,11 @@ pub fn authenticate_user(
             "issuer_account is not an account key".into(),
         ));
     }
-    // 4-6. The account, still trusted.
+    // 4-6. The account (pinned, if a pin list is set), still trusted.
     let account = uc.account_id().to_string();
+    if !trust.pinned.is_empty() && !trust.pinned.contains(&account) {
+        return Err(AuthFailure::AccountNotPinned(account));
+    }
     let ac = accounts.account(&account)?;
     if let Some(issue) = ac.validation_issues().into_iter().next() {
         return Err(AuthFailure::AccountInvalid(issue));

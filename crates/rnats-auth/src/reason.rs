@@ -84,6 +84,9 @@ pub enum AuthFailure {
     /// Outside the JWT's connect-time windows.
     #[error("outside connect times")]
     OutsideTimes,
+    /// `resolver_pinned_accounts` does not list the account.
+    #[error("account {0} not listed as operator pinned account")]
+    AccountNotPinned(String),
     /// The JWT requires a trusted proxy.
     #[error("proxy connection required")]
     ProxyRequired,
@@ -120,6 +123,7 @@ impl AuthFailure {
             AuthFailure::SourceNotAllowed => "source_not_allowed",
             AuthFailure::OutsideTimes => "outside_connect_times",
             AuthFailure::ProxyRequired => "proxy_required",
+            AuthFailure::AccountNotPinned(_) => "account_not_pinned",
         }
     }
 }

@@ -64,6 +64,14 @@ impl OperatorState {
             }
             t
         };
+        let mut trust = trust;
+        if !o.resolver_pinned_accounts.is_empty() {
+            trust.pinned = o.resolver_pinned_accounts.clone();
+            // The system account is always allowed.
+            if let Some(sys) = o.system_account_name() {
+                trust.pinned.push(sys);
+            }
+        }
         let policy = TimePolicy::default();
         let mut accounts = FxHashMap::default();
         let dir = match &o.resolver {

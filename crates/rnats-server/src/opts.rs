@@ -47,6 +47,8 @@ pub struct Options {
     pub resolver: Option<Resolver>,
     /// `resolver_preload`: account public key → account JWT, in file order.
     pub resolver_preload: Vec<(String, String)>,
+    /// `resolver_pinned_accounts`: the only accounts whose users may connect.
+    pub resolver_pinned_accounts: Vec<String>,
     /// Static authentication (token, user/password, users and nkeys).
     pub auth: rnats_auth::StaticAuth,
     pub lame_duck_duration: Duration,
@@ -108,6 +110,7 @@ impl Default for Options {
             trusted_keys: Vec::new(),
             resolver: None,
             resolver_preload: Vec::new(),
+            resolver_pinned_accounts: Vec::new(),
             auth: rnats_auth::StaticAuth::default(),
             lame_duck_duration: d::LAME_DUCK_DURATION,
             lame_duck_grace_period: d::LAME_DUCK_GRACE_PERIOD,

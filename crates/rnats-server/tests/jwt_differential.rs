@@ -754,3 +754,39 @@ fn url_resolver_probe_failure_matches_the_reference() {
     assert!(ours.ends_with(": 404 Not Found"), "{ours}");
     assert_eq!(ours, err(&reference_server_path()));
 }
+
+#[test]
+fn pinned_accounts_match_the_reference() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let other = op.account("OTHER", json!({}));
+    let dir = std::env::temp_dir().join(format!("rnats-jwtpin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("op.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "{}resolver_pinned_accounts: [{}]\n",
+            operator_config(&op, &sys, &[&acc, &other]),
+            acc.key()
+        ),
+    )
+    .expect("write");
+    let c = conf.to_str().expect("utf8");
+    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
+        .expect("rnats starts");
+    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    for u in [
+        acc.user("a", json!({})),
+        other.user("o", json!({})),
+        sys.user("s", json!({})),
+    ] {
+        let case = Case {
+            name: "pinned",
+            connect: connect_as(&u, None),
+            then: "",
+        };
+        assert_eq!(run(ours.port, &case), run(theirs.port, &case));
+    }
+}

@@ -38,7 +38,7 @@ impl Chain {
         let mut c = Chain {
             trust: Trust {
                 keys: vec![op.public_key()],
-                strict: vec![],
+                ..Trust::default()
             },
             op,
             acc,
@@ -337,6 +337,20 @@ fn strict_operators_and_untrusted_accounts() {
         c.trust.verify_account(&a),
         Err(AuthFailure::AccountInvalid(_))
     ));
+}
+
+#[test]
+fn pinned_accounts() {
+    let mut c = Chain::new(ok_account());
+    let jwt = c.user_jwt(json!({}), &c.acc);
+    let sig = c.sig();
+    c.trust.pinned = vec!["AOTHER".into()];
+    assert!(matches!(
+        c.connect(&jwt, Some(&sig), NOW),
+        Err(AuthFailure::AccountNotPinned(_))
+    ));
+    c.trust.pinned.push(c.acc.public_key());
+    assert!(c.connect(&jwt, Some(&sig), NOW).is_ok());
 }
 
 #[test]

@@ -180,3 +180,14 @@ pub fn preload(cx: &mut Ctx, e: &Entry) -> Vec<(String, String)> {
     }
     out
 }
+
+/// `resolver_pinned_accounts`: one account key or a list.
+pub fn pinned(cx: &mut Ctx, e: &Entry) -> Vec<String> {
+    let keys = strings(cx, e, "resolver_pinned_accounts");
+    for k in &keys {
+        if !k.starts_with('A') || nkeys::KeyPair::from_public_key(k).is_err() {
+            cx.err(e, format!("{k} is not a valid public account nkey"));
+        }
+    }
+    keys
+}
