@@ -10,6 +10,25 @@ use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Write `text` as `op.conf` in a fresh directory named after `tag`.
+fn conf_file(tag: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rnats-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("op.conf");
+    std::fs::write(&conf, text).expect("write");
+    conf
+}
+
+/// Start rnats-server and the reference nats-server on the same configuration text.
+fn start_both(tag: &str, text: &str) -> (ServerProcess, ServerProcess) {
+    let conf = conf_file(tag, text);
+    let c = conf.to_str().expect("utf8");
+    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
+        .expect("rnats starts");
+    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    (ours, theirs)
+}
+
 /// What a case sends after INFO: a CONNECT built from the nonce, then more bytes.
 struct Case {
     name: &'static str,
@@ -147,14 +166,7 @@ fn jwt_connect_matrix_matches_the_reference() {
             &scoped_acc,
         ],
     );
-    let dir = std::env::temp_dir().join(format!("rnats-jwtdiff-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("op.conf");
-    std::fs::write(&conf, conf_text).expect("write");
-    let c = conf.to_str().expect("utf8");
-    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
-        .expect("rnats starts");
-    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    let (ours, theirs) = start_both("jwtdiff", &conf_text);
     let mut failures = Vec::new();
     for case in &cases {
         let started = Instant::now();
@@ -274,14 +286,7 @@ fn account_claims_update_revokes_like_the_reference() {
         "ACC",
         json!({"nats": {"revocations": {victim.kp.public_key(): now() - 50}}}),
     );
-    let dir = std::env::temp_dir().join(format!("rnats-jwtupd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("op.conf");
-    std::fs::write(&conf, operator_config(&op, &sys, &[&acc])).expect("write");
-    let c = conf.to_str().expect("utf8");
-    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
-        .expect("rnats starts");
-    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    let (ours, theirs) = start_both("jwtupd", &operator_config(&op, &sys, &[&acc]));
     let a = claims_update_scenario(ours.port, &sys_user, &victim, &acc.key(), &update);
     let b = claims_update_scenario(theirs.port, &sys_user, &victim, &acc.key(), &update);
     assert!(
@@ -428,18 +433,10 @@ fn jwt_exports_and_imports_match_the_reference() {
         imp_stream: streams.user("s", json!({})),
         no_token: thief.user("t", json!({})),
     };
-    let dir = std::env::temp_dir().join(format!("rnats-jwtimp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("op.conf");
-    std::fs::write(
-        &conf,
-        operator_config(&op, &sys, &[&exporter, &imp_acc, &streams, &thief]),
-    )
-    .expect("write");
-    let c = conf.to_str().expect("utf8");
-    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
-        .expect("rnats starts");
-    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    let (ours, theirs) = start_both(
+        "jwtimp",
+        &operator_config(&op, &sys, &[&exporter, &imp_acc, &streams, &thief]),
+    );
     let a = jwt_imports_scenario(ours.port, &cast);
     let b = jwt_imports_scenario(theirs.port, &cast);
     assert!(a.contains("pong") && a.contains("from_exp.events.x"), "{a}");
@@ -625,14 +622,7 @@ fn live_account_updates_match_the_reference() {
         "ACC",
         json!({"nats": {"signing_keys": [], "default_permissions": {"pub": {}, "sub": {"deny": ["secret"]}}}}),
     );
-    let dir = std::env::temp_dir().join(format!("rnats-jwtlive-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("op.conf");
-    std::fs::write(&conf, operator_config(&op, &sys, &[&acc])).expect("write");
-    let c = conf.to_str().expect("utf8");
-    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
-        .expect("rnats starts");
-    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    let (ours, theirs) = start_both("jwtlive", &operator_config(&op, &sys, &[&acc]));
     let args = (&sys_user, &on_defaults, &via_sk, acc.key(), &update);
     let a = live_update_scenario(ours.port, args.0, args.1, args.2, &args.3, args.4);
     let b = live_update_scenario(theirs.port, args.0, args.1, args.2, &args.3, args.4);
@@ -684,22 +674,14 @@ fn url_resolver_matches_the_reference() {
         (sys.key(), sys.jwt.clone()),
         (acc.key(), acc.jwt.clone()),
     ]);
-    let dir = std::env::temp_dir().join(format!("rnats-jwturl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("op.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    let (ours, theirs) = start_both(
+        "jwturl",
+        &format!(
             "operator: {}\nsystem_account: {}\nresolver: URL(\"http://127.0.0.1:{port}/jwt/v1/accounts/\")\n",
             op.jwt,
             sys.key()
         ),
-    )
-    .expect("write");
-    let c = conf.to_str().expect("utf8");
-    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
-        .expect("rnats starts");
-    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    );
     let cases = [acc.user("u", json!({})), other.user("o", json!({}))];
     for u in &cases {
         let case = Case {
@@ -727,18 +709,14 @@ fn url_resolver_probe_failure_matches_the_reference() {
     let op = Operator::new("OP", json!({}));
     let sys = op.account("SYS", json!({}));
     let port = serve_accounts(vec![]);
-    let dir = std::env::temp_dir().join(format!("rnats-jwturl404-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("op.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    let conf = conf_file(
+        "jwturl404",
+        &format!(
             "operator: {}\nsystem_account: {}\nresolver: URL(\"http://127.0.0.1:{port}/nothing/\")\n",
             op.jwt,
             sys.key()
         ),
-    )
-    .expect("write");
+    );
     let c = conf.to_str().expect("utf8");
     let err = |bin: &Path| {
         let Err(e) = ServerProcess::start(bin, &["-c", c]) else {
@@ -761,22 +739,14 @@ fn pinned_accounts_match_the_reference() {
     let sys = op.account("SYS", json!({}));
     let acc = op.account("ACC", json!({}));
     let other = op.account("OTHER", json!({}));
-    let dir = std::env::temp_dir().join(format!("rnats-jwtpin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("op.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    let (ours, theirs) = start_both(
+        "jwtpin",
+        &format!(
             "{}resolver_pinned_accounts: [{}]\n",
             operator_config(&op, &sys, &[&acc, &other]),
             acc.key()
         ),
-    )
-    .expect("write");
-    let c = conf.to_str().expect("utf8");
-    let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
-        .expect("rnats starts");
-    let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
+    );
     for u in [
         acc.user("a", json!({})),
         other.user("o", json!({})),
