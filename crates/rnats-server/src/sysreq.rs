@@ -131,7 +131,8 @@ impl Server {
     /// updateAccountClaimsWithRefresh`): revoked users get `User Authentication Revoked`, bearer
     /// users of an account that now disallows them `Authorization Violation`, users whose signing
     /// key was removed are closed silently, users on the account's default permissions get the new
-    /// ones, and a new account expiry is armed.
+    /// ones, the newest connections beyond a lowered connection limit are closed, and a new
+    /// account expiry is armed.
     fn apply_account_update(&self, account: &str, claims: &rnats_auth::jwt::AccountClaims) {
         let now = std::time::SystemTime::now();
         let expiry = check(&claims.data, now, &Default::default());
@@ -143,10 +144,21 @@ impl Server {
             .default_permissions
             .to_permissions()
             .map(std::sync::Arc::new);
-        for c in self.clients() {
-            if c.account().name != account {
-                continue;
+        // A lowered connection limit closes the newest connections beyond it.
+        let limit = rnats_auth::jwt::claims::limit(claims.nats.limits.conn, claims.version);
+        let mut mine: Vec<_> = self
+            .clients()
+            .into_iter()
+            .filter(|c| c.account().name == account && c.jwt.lock().is_ok_and(|j| j.is_some()))
+            .collect();
+        mine.sort_by_key(|c| c.cid);
+        if limit >= 0 && mine.len() as i64 > limit {
+            for c in mine.split_off(limit as usize) {
+                c.enqueue_err(wire::ERR_MAX_ACCOUNT_CONNECTIONS);
+                c.close(ClosedState::MaxAccountConnectionsExceeded);
             }
+        }
+        for c in mine {
             let Some(j) = c.jwt.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
                 continue;
             };

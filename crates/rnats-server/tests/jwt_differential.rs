@@ -760,3 +760,47 @@ fn pinned_accounts_match_the_reference() {
         assert_eq!(run(ours.port, &case), run(theirs.port, &case));
     }
 }
+
+#[test]
+fn lowering_the_connection_limit_matches_the_reference() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let sys_user = sys.user("admin", json!({}));
+    let users: Vec<User> = (0..3)
+        .map(|i| acc.user(&format!("u{i}"), json!({})))
+        .collect();
+    let update = acc.reissue(
+        &op.kp,
+        "ACC",
+        json!({"nats": {"limits": {"conn": 1, "subs": -1, "payload": -1}}}),
+    );
+    let (ours, theirs) = start_both("jwtconn", &operator_config(&op, &sys, &[&acc]));
+    let scenario = |port: u16| {
+        let mut conns: Vec<Raw> = users.iter().map(|u| login(port, u)).collect();
+        let mut s = login(port, &sys_user);
+        s.send(
+            format!(
+                "PUB $SYS.REQ.ACCOUNT.{}.CLAIMS.UPDATE {}\r\n{update}\r\n",
+                acc.key(),
+                update.len()
+            )
+            .as_bytes(),
+        );
+        s.sync();
+        conns
+            .iter_mut()
+            .map(|c| {
+                let (b, closed) = c.read_for(Duration::from_millis(400));
+                format!("{} closed={closed}", mask(&b))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (a, b) = (scenario(ours.port), scenario(theirs.port));
+    assert!(
+        a.contains("maximum account active connections exceeded"),
+        "{a}"
+    );
+    assert_eq!(a, b);
+}
