@@ -49,6 +49,8 @@ pub struct Options {
     pub resolver_preload: Vec<(String, String)>,
     /// `resolver_pinned_accounts`: the only accounts whose users may connect.
     pub resolver_pinned_accounts: Vec<String>,
+    /// `default_sentinel`: the user JWT of clients that present none (operator mode).
+    pub default_sentinel: Option<String>,
     /// Static authentication (token, user/password, users and nkeys).
     pub auth: rnats_auth::StaticAuth,
     pub lame_duck_duration: Duration,
@@ -111,6 +113,7 @@ impl Default for Options {
             resolver: None,
             resolver_preload: Vec::new(),
             resolver_pinned_accounts: Vec::new(),
+            default_sentinel: None,
             auth: rnats_auth::StaticAuth::default(),
             lame_duck_duration: d::LAME_DUCK_DURATION,
             lame_duck_grace_period: d::LAME_DUCK_GRACE_PERIOD,
@@ -158,6 +161,12 @@ pub enum OptionsError {
     OperatorsWithUsers,
     #[error("conflicting options for 'TrustedKeys' and 'TrustedOperators'")]
     KeysAndOperators,
+    #[error("default sentinel requires operators and accounts")]
+    SentinelWithoutOperators,
+    #[error("default sentinel JWT not valid")]
+    SentinelInvalid,
+    #[error("default sentinel must be a bearer token")]
+    SentinelNotBearer,
     #[error("system_account in config and operator JWT must be identical")]
     SystemAccountMismatch,
     #[error(
@@ -229,6 +238,9 @@ impl Options {
                 duration: self.lame_duck_duration,
             });
         }
+        if self.operators.is_empty() && self.default_sentinel.is_some() {
+            return Err(OptionsError::SentinelWithoutOperators);
+        }
         if self.operator_mode() {
             self.validate_operator_mode()?;
         }
@@ -246,6 +258,14 @@ impl Options {
 
     /// The reference's `validateTrustedOperators` (the parts rnats supports).
     fn validate_operator_mode(&self) -> Result<(), OptionsError> {
+        if let Some(s) = &self.default_sentinel {
+            let u = rnats_auth::jwt::decode_user(s).map_err(|_| OptionsError::SentinelInvalid)?;
+            let l = &u.nats.limits;
+            let scoped_looking = !u.nats.issuer_account.is_empty() && l.permissions.is_empty();
+            if !l.bearer_token && !scoped_looking {
+                return Err(OptionsError::SentinelNotBearer);
+            }
+        }
         if self.resolver.is_none() {
             return Err(OptionsError::OperatorsNeedResolver);
         }

@@ -804,3 +804,65 @@ fn lowering_the_connection_limit_matches_the_reference() {
     );
     assert_eq!(a, b);
 }
+
+#[test]
+fn default_sentinel_matches_the_reference() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let sentinel = acc.user(
+        "sentinel",
+        json!({"nats": {"bearer_token": true, "pub": {"allow": ["open.>"]}}}),
+    );
+    let (ours, theirs) = start_both(
+        "jwtsentinel",
+        &format!(
+            "{}default_sentinel: {}\n",
+            operator_config(&op, &sys, &[&acc]),
+            sentinel.jwt
+        ),
+    );
+    let real = acc.user("real", json!({}));
+    let cases = [
+        Case {
+            name: "no jwt",
+            connect: Box::new(|_| "CONNECT {\"verbose\":false}\r\n".to_string()),
+            then: "PUB open.x 1\r\nx\r\nPUB closed 1\r\nx\r\n",
+        },
+        Case {
+            name: "own jwt",
+            connect: connect_as(&real, None),
+            then: "PUB closed 1\r\nx\r\n",
+        },
+    ];
+    for case in &cases {
+        assert_eq!(
+            run(ours.port, case),
+            run(theirs.port, case),
+            "{}",
+            case.name
+        );
+    }
+    // A sentinel that is not a bearer token is refused at startup, as the reference does.
+    let not_bearer = acc.user("nb", json!({}));
+    let text = format!(
+        "{}default_sentinel: {}\n",
+        operator_config(&op, &sys, &[&acc]),
+        not_bearer.jwt
+    );
+    let conf = conf_file("jwtsentinel-bad", &text);
+    let c = conf.to_str().expect("utf8");
+    for bin in [
+        Path::new(env!("CARGO_BIN_EXE_rnats-server")),
+        &reference_server_path(),
+    ] {
+        let Err(e) = ServerProcess::start(bin, &["-c", c]) else {
+            panic!("{bin:?} started");
+        };
+        assert!(
+            e.to_string()
+                .contains("default sentinel must be a bearer token"),
+            "{e}"
+        );
+    }
+}

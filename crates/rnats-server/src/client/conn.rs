@@ -183,7 +183,11 @@ impl Conn {
                 };
                 if self.uses_jwt(&opts) {
                     let server = self.server.clone();
-                    if let (Some(op), Some(key)) = (server.operator(), jwt::account_of(&opts)) {
+                    let o = server.opts();
+                    let sentinel = o.default_sentinel.as_deref();
+                    if let (Some(op), Some(key)) =
+                        (server.operator(), jwt::account_of(&opts, sentinel))
+                    {
                         op.fetch(&key).await;
                     }
                     let decision = self.jwt_authenticate(&opts);

@@ -48,7 +48,6 @@ const LATER_BLOCKS: &[(&str, &str)] = &[
     ("https", "https monitoring"),
     ("https_port", "https monitoring"),
     ("resolver_tls", "operator mode"),
-    ("default_sentinel", "operator mode"),
     ("mappings", "subject mappings"),
     ("maps", "subject mappings"),
     ("syslog", "syslog"),
@@ -422,6 +421,9 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
             }
             "resolver" | "account_resolver" | "accounts_resolver" => {
                 o.resolver = operator::resolver(&mut cx, e);
+            }
+            "default_sentinel" => {
+                o.default_sentinel = cx.string(e);
             }
             "resolver_pinned_accounts" => {
                 o.resolver_pinned_accounts = operator::pinned(&mut cx, e);

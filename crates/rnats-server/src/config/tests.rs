@@ -102,7 +102,7 @@ fn security_features_are_refused_not_ignored() {
     for src in [
         "tls { cert_file: a, key_file: b }",
         "resolver: URL(\"https://localhost:9090/jwt/v1/accounts/\")",
-        "default_sentinel: x",
+        "resolver_tls { }",
         "authorization { auth_callout { issuer: x } }",
     ] {
         let err = load(src).expect_err(src);

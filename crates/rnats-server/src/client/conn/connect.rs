@@ -55,8 +55,12 @@ impl Conn {
         }
         if self.needs_auth && self.uses_jwt(&opts) {
             // An account the URL resolver must fetch first: finish off the read path.
-            if let (Some(op), Some(key)) = (self.server.operator(), super::jwt::account_of(&opts))
-                && op.needs_fetch(&key)
+            let o = self.server.opts();
+            let sentinel = o.default_sentinel.as_deref();
+            if let (Some(op), Some(key)) = (
+                self.server.operator(),
+                super::jwt::account_of(&opts, sentinel),
+            ) && op.needs_fetch(&key)
             {
                 self.pending = Some(opts);
                 return Ok(());

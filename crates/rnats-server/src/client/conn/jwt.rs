@@ -22,8 +22,9 @@ fn with_server_limit(v: i64, server: i64) -> i64 {
 }
 
 /// The account a CONNECT's user JWT names (before verification; only used to fetch it).
-pub(super) fn account_of(opts: &ConnectOptions) -> Option<String> {
-    let u = rnats_auth::jwt::decode_user(opts.jwt.as_deref()?).ok()?;
+pub(super) fn account_of(opts: &ConnectOptions, sentinel: Option<&str>) -> Option<String> {
+    let jwt = opts.jwt.as_deref().filter(|j| !j.is_empty()).or(sentinel)?;
+    let u = rnats_auth::jwt::decode_user(jwt).ok()?;
     Some(u.account_id().to_string())
 }
 
@@ -48,8 +49,15 @@ impl Conn {
                 presented: Presented::Nothing,
             });
         };
+        let o = self.server.opts();
+        // No JWT: the configured default sentinel stands in.
+        let jwt = opts
+            .jwt
+            .as_deref()
+            .filter(|j| !j.is_empty())
+            .or(o.default_sentinel.as_deref());
         let c = UserConnect {
-            jwt: opts.jwt.as_deref(),
+            jwt,
             sig: opts.sig.as_deref(),
             nonce: self.nonce.as_deref(),
             ip: Some(self.shared.remote.ip()),
