@@ -211,6 +211,17 @@ impl Server {
         });
     }
 
+    /// Answer with `{"data": <value>, "server": {…}}` (the order of a Go map the reference
+    /// encodes for list requests).
+    pub fn respond_system_data_first(&self, reply: &str, value: serde_json::Value) {
+        self.publish_system(reply, |s| {
+            let o = s.opts();
+            let server =
+                serde_json::to_string(&s.server_info(&o, SystemTime::now())).unwrap_or_default();
+            format!("{{\"data\":{value},\"server\":{server}}}")
+        });
+    }
+
     fn event<'a>(
         &'a self,
         kind: &'static str,

@@ -110,6 +110,19 @@ impl OperatorState {
                             tracing::warn!("  - {i}");
                         }
                     }
+                    // A directory resolver stores what the configuration preloads.
+                    if let Some(d) = &dir {
+                        let path = d.join(format!("{key}.jwt"));
+                        let stored_iat = std::fs::read_to_string(&path)
+                            .ok()
+                            .and_then(|t| rnats_auth::jwt::decode_account(t.trim()).ok())
+                            .map(|c| c.data.iat);
+                        if stored_iat.is_none_or(|iat| iat < ac.data.iat)
+                            && let Err(e) = std::fs::write(&path, jwt)
+                        {
+                            tracing::warn!("Could not store preloaded account [{key}]: {e}");
+                        }
+                    }
                     accounts.insert(key.clone(), Arc::new(ac));
                 }
                 Ok(_) => tracing::warn!("Preloaded account [{key}] is a JWT for another account"),
@@ -165,6 +178,27 @@ impl OperatorState {
         }
         std::fs::write(d.join(format!("{}.jwt", ac.data.sub)), jwt)?;
         Ok(true)
+    }
+
+    /// The account keys stored in the resolver directory, sorted.
+    pub fn stored_keys(&self) -> Vec<String> {
+        let Some(d) = &self.dir else {
+            return Vec::new();
+        };
+        let mut keys: Vec<String> = std::fs::read_dir(d)
+            .map(|it| {
+                it.flatten()
+                    .filter_map(|e| {
+                        let p = e.path();
+                        (p.extension().is_some_and(|x| x == "jwt"))
+                            .then(|| p.file_stem()?.to_str().map(str::to_string))
+                            .flatten()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        keys.sort();
+        keys
     }
 
     /// The stored JWT of an account (directory resolver).

@@ -2,7 +2,7 @@
 //! `DirAccResolver`). So far: account JWT updates (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.UPDATE`, the
 //! older `$SYS.ACCOUNT.<A>.CLAIMS.UPDATE`, and with a directory resolver `$SYS.REQ.CLAIMS.UPDATE`,
 //! stored unless older than the stored one) and directory lookups
-//! (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.LOOKUP`). Updates apply live — revoked users are disconnected,
+//! (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.LOOKUP`) and listings (`$SYS.REQ.CLAIMS.LIST`). Updates apply live — revoked users are disconnected,
 //! a new account expiry is armed, exports/imports are rebuilt — and are answered with the
 //! reference's `{"server":…,"data"|"error":…}` document.
 
@@ -32,6 +32,11 @@ impl Server {
                 self.claims_update(Some(acc), reply, payload);
             }
             ["$SYS", "REQ", "CLAIMS", "UPDATE"] if dir => self.claims_update(None, reply, payload),
+            ["$SYS", "REQ", "CLAIMS", "LIST"] if dir => {
+                if let Some(r) = reply {
+                    self.respond_system_data_first(r, serde_json::json!(op.stored_keys()));
+                }
+            }
             ["$SYS", "REQ", "ACCOUNT", acc, "CLAIMS", "LOOKUP"] if dir => {
                 // The stored JWT, or an empty message when there is none.
                 let valid = acc.starts_with('A') && nkeys::KeyPair::from_public_key(acc).is_ok();

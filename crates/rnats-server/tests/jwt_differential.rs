@@ -225,6 +225,14 @@ fn mask_server(s: &str) -> String {
     out
 }
 
+/// Blank the `server` object that follows `"data":[…]` in a list answer.
+fn mask_list(s: &str) -> String {
+    match s.find(",\"server\":{") {
+        Some(i) => format!("{},\"server\":<masked>}}", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 fn login(port: u16, u: &User) -> Raw {
     let mut r = Raw::connect(port);
     let info = r.read_info();
@@ -509,6 +517,10 @@ fn dir_resolver_scenario(
     log += &format!(
         "garbage: {}\n",
         ask(&mut sys, "$SYS.REQ.CLAIMS.UPDATE", "nope")
+    );
+    log += &format!(
+        "list: {}\n",
+        mask_list(&ask(&mut sys, "$SYS.REQ.CLAIMS.LIST", ""))
     );
     let mut r = Raw::connect(port);
     let info = r.read_info();
