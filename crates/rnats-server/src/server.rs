@@ -50,6 +50,8 @@ pub struct Server {
     sys: Option<Arc<Account>>,
     /// Operator mode: trust and account resolver.
     operator: Option<crate::operator::OperatorState>,
+    /// The clock of every security time decision.
+    pub clock: Arc<dyn rnats_auth::Clock>,
     /// Sequence number of the events this server published.
     pub(crate) event_seq: AtomicU64,
     clients: Mutex<FxHashMap<u64, Arc<ClientShared>>>,
@@ -134,10 +136,27 @@ impl Server {
         Self::start_with(opts, None).await
     }
 
+    /// Like [`Server::start`], with the clock every security time decision reads (JWT
+    /// validity, expiry deadlines). Tests and `rnats explain` use a manual clock.
+    pub async fn start_with_clock(
+        opts: Options,
+        clock: Arc<dyn rnats_auth::Clock>,
+    ) -> Result<Arc<Server>, StartError> {
+        Self::start_inner(opts, None, clock).await
+    }
+
     /// Like [`Server::start`], with command-line overrides that reloads re-apply.
     pub async fn start_with(
+        opts: Options,
+        overrides: Option<Overrides>,
+    ) -> Result<Arc<Server>, StartError> {
+        Self::start_inner(opts, overrides, Arc::new(rnats_auth::SystemClock)).await
+    }
+
+    async fn start_inner(
         mut opts: Options,
         overrides: Option<Overrides>,
+        clock: Arc<dyn rnats_auth::Clock>,
     ) -> Result<Arc<Server>, StartError> {
         opts.baseline();
         opts.validate()?;
@@ -195,7 +214,7 @@ impl Server {
         } else {
             None
         };
-        let operator = crate::operator::OperatorState::new(&opts, SystemTime::now())?;
+        let operator = crate::operator::OperatorState::new(&opts, clock.now())?;
         if let Some(url) = operator.as_ref().and_then(|o| o.url.as_deref()) {
             crate::urlresolver::probe(url)
                 .await
@@ -232,6 +251,7 @@ impl Server {
             accounts: RwLock::new(accounts),
             sys,
             operator,
+            clock,
             event_seq: AtomicU64::new(0),
             id,
             name,
@@ -327,7 +347,7 @@ impl Server {
             self.account(Some(name));
         }
         // Operator mode: the links the account JWTs declare (accounts are named by key).
-        let jwt_links = self.operator().map(|op| op.links(SystemTime::now()));
+        let jwt_links = self.operator().map(|op| op.links(self.clock.now()));
         if let Some(l) = &jwt_links {
             for name in l.exports.keys().chain(l.imports.keys()) {
                 if l.exports.get(name).is_some_and(|x| !x.is_empty())

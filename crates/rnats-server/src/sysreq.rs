@@ -139,7 +139,7 @@ impl Server {
     /// ones, the newest connections beyond a lowered connection limit are closed, and a new
     /// account expiry is armed.
     fn apply_account_update(&self, account: &str, claims: &rnats_auth::jwt::AccountClaims) {
-        let now = std::time::SystemTime::now();
+        let now = self.clock.now();
         let expiry = check(&claims.data, now, &Default::default());
         let strict = self
             .operator()
@@ -195,7 +195,7 @@ impl Server {
                     c.enqueue_err(wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
                     c.close(ClosedState::AuthenticationExpired);
                 }
-                Ok(Some(d)) => c.close_at(d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED),
+                Ok(Some(d)) => c.close_at(now, d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED),
                 Ok(None) => {}
             }
             c.writer_wake.notify_one();

@@ -405,11 +405,15 @@ impl ClientShared {
         true
     }
 
-    /// Close with `-ERR '<text>'` at `deadline` unless the connection closed before.
-    pub fn close_at(self: &Arc<Self>, deadline: std::time::SystemTime, text: &'static str) {
-        let wait = deadline
-            .duration_since(std::time::SystemTime::now())
-            .unwrap_or_default();
+    /// Close with `-ERR '<text>'` at `deadline` (as read on the server's clock, which shows
+    /// `now`) unless the connection closed before.
+    pub fn close_at(
+        self: &Arc<Self>,
+        now: std::time::SystemTime,
+        deadline: std::time::SystemTime,
+        text: &'static str,
+    ) {
+        let wait = deadline.duration_since(now).unwrap_or_default();
         let c = self.clone();
         tokio::spawn(async move {
             let closed = c.closed_signal.notified();

@@ -9,7 +9,6 @@ use rnats_auth::static_auth::Presented;
 use rnats_auth::{Identity, Rejection};
 use rnats_proto::{ConnectOptions, wire};
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
 
 /// `minLimit` with the server's option (0 there means unlimited).
 fn with_server_limit(v: i64, server: i64) -> i64 {
@@ -63,7 +62,8 @@ impl Conn {
             ip: Some(self.shared.remote.ip()),
             connection_type: "STANDARD",
         };
-        match authenticate_user(&c, op, &op.trust, SystemTime::now(), &op.policy) {
+        let now = self.server.clock.now();
+        match authenticate_user(&c, op, &op.trust, now, &op.policy) {
             Ok(u) => {
                 let id = Identity {
                     name: Some(u.claims.data.sub.clone()),
@@ -113,13 +113,14 @@ impl Conn {
         // The reference: a limit of zero means the connection is already over it.
         self.subs_at_zero = subs == 0;
         self.max_subs = if subs == -1 { 0 } else { subs };
+        let now = self.server.clock.now();
         if let Some(d) = u.deadline {
             self.shared
-                .close_at(d, wire::ERR_USER_AUTHENTICATION_EXPIRED);
+                .close_at(now, d, wire::ERR_USER_AUTHENTICATION_EXPIRED);
         }
         if let Some(d) = u.account_deadline {
             self.shared
-                .close_at(d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
+                .close_at(now, d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
         }
         *self.shared.jwt.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(crate::client::JwtSession {
