@@ -170,6 +170,11 @@ impl OperatorState {
         let Some(d) = &self.dir else {
             return Ok(false);
         };
+        // The key names a file: only a well-formed account public key may.
+        let key = &ac.data.sub;
+        if !key.starts_with('A') || nkeys::KeyPair::from_public_key(key).is_err() {
+            return Err(std::io::Error::other("not an account public key"));
+        }
         if self
             .account(&ac.data.sub)
             .is_ok_and(|old| old.data.iat > ac.data.iat)
