@@ -24,6 +24,8 @@ pub struct OperatorState {
     pub dir: Option<PathBuf>,
     /// The base URL of a URL resolver.
     pub url: Option<String>,
+    /// Directory resolver deletes: `None` (not allowed), `Some(hard)`.
+    pub delete: Option<bool>,
 }
 
 /// Why operator mode could not start.
@@ -134,6 +136,14 @@ impl OperatorState {
             policy,
             accounts: RwLock::new(accounts),
             dir,
+            delete: match &o.resolver {
+                Some(Resolver::Dir {
+                    allow_delete: true,
+                    hard_delete,
+                    ..
+                }) => Some(*hard_delete),
+                _ => None,
+            },
             url: match &o.resolver {
                 Some(Resolver::Url(u)) => Some(u.clone()),
                 _ => None,
@@ -183,6 +193,29 @@ impl OperatorState {
         }
         std::fs::write(d.join(format!("{}.jwt", ac.data.sub)), jwt)?;
         Ok(true)
+    }
+
+    /// Delete a stored account (renamed to `.deleted` unless hard deletes) and forget it.
+    pub fn delete_account(&self, key: &str) -> std::io::Result<()> {
+        let (Some(d), Some(hard)) = (&self.dir, self.delete) else {
+            return Err(std::io::Error::other("store is not set up to for delete"));
+        };
+        let path = d.join(format!("{key}.jwt"));
+        let res = if hard {
+            std::fs::remove_file(&path)
+        } else {
+            std::fs::rename(&path, d.join(format!("{key}.jwt.deleted")))
+        };
+        match res {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        self.accounts
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+        Ok(())
     }
 
     /// The account keys stored in the resolver directory, sorted.

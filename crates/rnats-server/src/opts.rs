@@ -80,6 +80,8 @@ pub enum Resolver {
     Dir {
         dir: std::path::PathBuf,
         allow_delete: bool,
+        /// Delete files instead of renaming them to `<key>.jwt.deleted`.
+        hard_delete: bool,
     },
     /// `URL("http://…")`: account JWTs fetched over HTTP.
     Url(String),

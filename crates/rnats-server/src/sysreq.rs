@@ -2,7 +2,8 @@
 //! `DirAccResolver`). So far: account JWT updates (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.UPDATE`, the
 //! older `$SYS.ACCOUNT.<A>.CLAIMS.UPDATE`, and with a directory resolver `$SYS.REQ.CLAIMS.UPDATE`,
 //! stored unless older than the stored one) and directory lookups
-//! (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.LOOKUP`) and listings (`$SYS.REQ.CLAIMS.LIST`). Updates apply live — revoked users are disconnected,
+//! (`$SYS.REQ.ACCOUNT.<A>.CLAIMS.LOOKUP`), listings (`$SYS.REQ.CLAIMS.LIST`) and operator-signed
+//! deletes (`$SYS.REQ.CLAIMS.DELETE`, with `allow_delete`). Updates apply live — revoked users are disconnected,
 //! a new account expiry is armed, exports/imports are rebuilt — and are answered with the
 //! reference's `{"server":…,"data"|"error":…}` document.
 
@@ -32,6 +33,7 @@ impl Server {
                 self.claims_update(Some(acc), reply, payload);
             }
             ["$SYS", "REQ", "CLAIMS", "UPDATE"] if dir => self.claims_update(None, reply, payload),
+            ["$SYS", "REQ", "CLAIMS", "DELETE"] if dir => self.claims_delete(reply, payload),
             ["$SYS", "REQ", "CLAIMS", "LIST"] if dir => {
                 if let Some(r) = reply {
                     self.respond_system_data_first(r, serde_json::json!(op.stored_keys()));
@@ -46,6 +48,105 @@ impl Server {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `$SYS.REQ.CLAIMS.DELETE`: a self-signed operator claim listing accounts to delete
+    /// (`accounts.go handleDeleteRequest`); their clients are disconnected as expired.
+    fn claims_delete(&self, reply: Option<&str>, payload: &[u8]) {
+        let Some(op) = self.operator() else {
+            return;
+        };
+        let respond = |message: String, err: Option<String>| {
+            match &err {
+                None => tracing::debug!("{message}"),
+                Some(e) => tracing::error!("{message} - {e}"),
+            }
+            if let Some(r) = reply {
+                match err {
+                    None => {
+                        self.respond_system(r, "data", json!({"code": 200, "message": message}));
+                    }
+                    Some(e) => self.respond_system(
+                        r,
+                        "error",
+                        json!({"code": 500, "description": format!("{message} - {e}")}),
+                    ),
+                }
+            }
+        };
+        let text = String::from_utf8_lossy(payload);
+        let decoded = rnats_auth::jwt::decode_generic(text.trim());
+        let subject = decoded
+            .as_ref()
+            .ok()
+            .and_then(|v| v.payload.get("sub").and_then(|s| s.as_str()))
+            .unwrap_or_default()
+            .to_string();
+        let sys = self
+            .system_account()
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        let checked = decoded.map_err(|e| e.to_string()).and_then(|v| {
+            if op.delete.is_none() {
+                return Err("delete must be enabled in server config".to_string());
+            }
+            if subject != v.issuer {
+                return Err("not self signed".to_string());
+            }
+            if !op.trust.is_trusted(&v.issuer) {
+                return Err("not trusted".to_string());
+            }
+            let list = v
+                .payload
+                .get("nats")
+                .and_then(|n| n.get("accounts"))
+                .and_then(|a| a.as_array())
+                .ok_or_else(|| "malformed request".to_string())?;
+            let mut keys = Vec::new();
+            for e in list {
+                let k = e.as_str().unwrap_or_default();
+                if !k.starts_with('A') || nkeys::KeyPair::from_public_key(k).is_err() {
+                    return Err("malformed request".to_string());
+                }
+                if k == sys {
+                    return Err("not allowed to delete system account".to_string());
+                }
+                keys.push(k.to_string());
+            }
+            Ok(keys)
+        });
+        let keys = match checked {
+            Ok(k) => k,
+            Err(e) => {
+                return respond(
+                    format!("delete accounts request by {subject} failed"),
+                    Some(e),
+                );
+            }
+        };
+        let mut errs = Vec::new();
+        for k in &keys {
+            match op.delete_account(k) {
+                Ok(()) => {
+                    for c in self.clients() {
+                        if c.account().name == *k {
+                            c.enqueue_err(wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
+                            c.close(ClosedState::AuthenticationExpired);
+                        }
+                    }
+                }
+                Err(e) => errs.push(e.to_string()),
+            }
+        }
+        let passed = keys.len() - errs.len();
+        if errs.is_empty() {
+            respond(format!("deleted {passed} accounts"), None);
+        } else {
+            respond(
+                format!("deleted {passed} accounts, failed for {}", errs.len()),
+                Some(errs.join("\n")),
+            );
         }
     }
 

@@ -878,3 +878,74 @@ fn default_sentinel_matches_the_reference() {
         );
     }
 }
+
+#[test]
+fn directory_resolver_deletes_match_the_reference() {
+    use rnats_auth::jwt::mint::encode;
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let sys_user = sys.user("admin", json!({}));
+    let user = acc.user("u", json!({}));
+    let delete = |accounts: Vec<String>, signer: &nkeys::KeyPair, sub: &str| {
+        encode(
+            json!({"sub": sub, "iat": now(), "nats": {"accounts": accounts}}),
+            signer,
+        )
+        .expect("claim")
+    };
+    let good = delete(vec![acc.key()], &op.kp, &op.kp.public_key());
+    let sys_del = delete(vec![sys.key()], &op.kp, &op.kp.public_key());
+    let not_self = delete(vec![acc.key()], &acc.kp, &op.kp.public_key());
+    let scenario = |port: u16| {
+        let mut s = login(port, &sys_user);
+        s.send(b"SUB _INBOX.r 1\r\n");
+        s.sync();
+        let mut ask = |subject: &str, body: &str| {
+            s.send(format!("PUB {subject} _INBOX.r {}\r\n{body}\r\n", body.len()).as_bytes());
+            let wait = Duration::from_secs(3);
+            let _ = s.read_until(b"MSG _INBOX.r", wait);
+            let _ = s.read_until(b"\r\n", wait);
+            let body = s.read_until(b"\r\n", wait).unwrap_or_else(|e| e);
+            mask_list(&mask_server(&text(body)))
+        };
+        let mut log = format!("push: {}\n", ask("$SYS.REQ.CLAIMS.UPDATE", &acc.jwt));
+        let mut u = login(port, &user);
+        log += &format!("sys: {}\n", ask("$SYS.REQ.CLAIMS.DELETE", &sys_del));
+        log += &format!("not self: {}\n", ask("$SYS.REQ.CLAIMS.DELETE", &not_self));
+        log += &format!("delete: {}\n", ask("$SYS.REQ.CLAIMS.DELETE", &good));
+        let (b, closed) = u.read_for(Duration::from_millis(500));
+        log += &format!("user: {} closed={closed}\n", mask(&b));
+        log += &format!("list: {}\n", ask("$SYS.REQ.CLAIMS.LIST", ""));
+        log
+    };
+    let text_for = |name: &str| {
+        let d = std::env::temp_dir()
+            .join(format!("rnats-jwtdel-{}", std::process::id()))
+            .join(name);
+        let _ = std::fs::remove_dir_all(&d);
+        format!(
+            "operator: {}\nsystem_account: {}\nresolver {{ type: full, dir: {:?}, allow_delete: true }}\nresolver_preload: {{ {}: {} }}\n",
+            op.jwt,
+            sys.key(),
+            d.to_str().expect("utf8"),
+            sys.key(),
+            sys.jwt
+        )
+    };
+    let ours_conf = conf_file("jwtdel-ours", &text_for("ours"));
+    let theirs_conf = conf_file("jwtdel-theirs", &text_for("theirs"));
+    let ours = ServerProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_rnats-server")),
+        &["-c", ours_conf.to_str().expect("utf8")],
+    )
+    .expect("rnats starts");
+    let theirs = ServerProcess::start(
+        &reference_server_path(),
+        &["-c", theirs_conf.to_str().expect("utf8")],
+    )
+    .expect("ref starts");
+    let (a, b) = (scenario(ours.port), scenario(theirs.port));
+    assert!(a.contains("deleted 1 accounts"), "{a}");
+    assert_eq!(a, b);
+}

@@ -123,13 +123,15 @@ pub fn resolver(cx: &mut Ctx, e: &Entry) -> Option<Resolver> {
             }
         }
         Value::Map(m) => {
-            let (mut kind, mut dir, mut allow_delete) = (String::new(), None, false);
+            let (mut kind, mut dir, mut allow_delete, mut hard_delete) =
+                (String::new(), None, false, false);
             for k in m.iter() {
                 match k.key.to_ascii_lowercase().as_str() {
                     "type" => kind = cx.string(k).unwrap_or_default().to_ascii_lowercase(),
                     "dir" => dir = cx.string(k),
                     "allow_delete" => allow_delete = cx.boolean(k).unwrap_or(false),
-                    "hard_delete" | "limit" | "ttl" | "interval" | "timeout" | "sync" => {}
+                    "hard_delete" => hard_delete = cx.boolean(k).unwrap_or(false),
+                    "limit" | "ttl" | "interval" | "timeout" | "sync" => {}
                     _ if k.used_as_variable => {}
                     _ => cx.err(k, format!("unknown field {:?}", k.key)),
                 }
@@ -144,6 +146,7 @@ pub fn resolver(cx: &mut Ctx, e: &Entry) -> Option<Resolver> {
             Some(Resolver::Dir {
                 dir: std::path::PathBuf::from(dir.unwrap_or_default()),
                 allow_delete,
+                hard_delete,
             })
         }
         v => {
