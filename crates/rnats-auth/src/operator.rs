@@ -204,7 +204,7 @@ pub fn authenticate_user(
     }
     if !location_supported(&lim.times_location) {
         return Err(AuthFailure::JwtInvalid(format!(
-            "times_location {:?} is not supported (only UTC)",
+            "times_location {:?} is not a known time zone",
             lim.times_location
         )));
     }
@@ -301,7 +301,8 @@ pub fn authenticate_user(
     }
     // 15. Connect-time windows.
     if !limits.times.is_empty() {
-        let left = time_window(&limits.times, now).ok_or(AuthFailure::OutsideTimes)?;
+        let left = time_window(&limits.times, now, &limits.times_location)
+            .ok_or(AuthFailure::OutsideTimes)?;
         let end = now + left;
         deadline = Some(deadline.map_or(end, |d| d.min(end)));
     }

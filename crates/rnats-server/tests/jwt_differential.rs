@@ -121,6 +121,11 @@ fn jwt_connect_matrix_matches_the_reference() {
         "sc",
         json!({"nats": {"pub": {}, "sub": {}, "subs": null, "data": null, "payload": null}}),
     );
+    // Tokyo is UTC+9 all year.
+    let tokyo_start = hhmmss(t + 9 * 3600 + 3600);
+    let tokyo_end = hhmmss(t + 9 * 3600 + 7200);
+    let tokyo_now_start = hhmmss(t + 9 * 3600 - 600);
+    let tokyo_now_end = hhmmss(t + 9 * 3600 + 600);
     let window_start = hhmmss(t + 3600);
     let window_end = hhmmss(t + 7200);
 
@@ -143,6 +148,9 @@ fn jwt_connect_matrix_matches_the_reference() {
         Case { name: "src outside", connect: connect_as(&acc.user("src", json!({"nats": {"src": "10.0.0.0/8"}})), None), then: "" },
         Case { name: "src inside", connect: connect_as(&acc.user("src2", json!({"nats": {"src": ["10.0.0.0/8", "127.0.0.1/32"]}})), None), then: "" },
         Case { name: "outside times", connect: connect_as(&acc.user("times", json!({"nats": {"times": [{"start": window_start, "end": window_end}], "times_location": "UTC"}})), None), then: "" },
+        Case { name: "outside times in Tokyo", connect: connect_as(&acc.user("tk1", json!({"nats": {"times": [{"start": tokyo_start, "end": tokyo_end}], "times_location": "Asia/Tokyo"}})), None), then: "" },
+        Case { name: "inside times in Tokyo", connect: connect_as(&acc.user("tk2", json!({"nats": {"times": [{"start": tokyo_now_start, "end": tokyo_now_end}], "times_location": "Asia/Tokyo"}})), None), then: "" },
+        Case { name: "unknown time zone", connect: connect_as(&acc.user("tk3", json!({"nats": {"times": [{"start": "00:00:00", "end": "23:59:59"}], "times_location": "Mars/Base"}})), None), then: "" },
         Case { name: "revoked by *", connect: connect_as(&old_user, None), then: "" },
         Case { name: "issued after revocation", connect: connect_as(&new_user, None), then: "" },
         Case { name: "account expired", connect: connect_as(&expired_acc.user("e", json!({})), None), then: "" },

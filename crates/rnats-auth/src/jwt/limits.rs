@@ -1,5 +1,6 @@
 //! The user JWT's connection restrictions: `src` networks and `times` windows
-//! (nats-io/jwt `types.go`, `jwt.go validateTimesAt`).
+//! (nats-io/jwt `types.go`, `jwt.go validateTimesAt`). Time zones come from the IANA database
+//! bundled with `jiff`, so a window means the same hours on every host.
 
 use super::claims::TimeRange;
 use std::net::IpAddr;
@@ -58,17 +59,32 @@ pub fn parse_clock(s: &str) -> Option<u32> {
     (h < 24 && m < 60 && sec < 60).then_some(h * 3600 + m * 60 + sec)
 }
 
-/// Whether the time zone of `times_location` can be evaluated (UTC only, for now).
-pub fn location_supported(loc: &str) -> bool {
-    matches!(loc, "" | "UTC" | "Etc/UTC" | "Z")
+/// The IANA time zone of `times_location` (from the bundled database, so the answer does not
+/// depend on the host); empty means UTC.
+fn zone(loc: &str) -> Option<jiff::tz::TimeZone> {
+    if loc.is_empty() {
+        return Some(jiff::tz::TimeZone::UTC);
+    }
+    jiff::tz::db().get(loc).ok()
 }
 
-/// If `now` (UTC) is inside one of the windows, how long it stays inside (to the latest end of
-/// a matching window); `None` when outside all of them. Bounds are strict, as the reference's.
-pub fn time_window(ranges: &[TimeRange], now: SystemTime) -> Option<Duration> {
+/// Whether `times_location` names a known time zone.
+pub fn location_supported(loc: &str) -> bool {
+    zone(loc).is_some()
+}
+
+/// If `now` is inside one of the windows (wall-clock times in `location`, UTC when empty), how
+/// long it stays inside (to the latest end of a matching window); `None` when outside all of
+/// them or the zone is unknown. Bounds are strict, as the reference's.
+pub fn time_window(ranges: &[TimeRange], now: SystemTime, location: &str) -> Option<Duration> {
     let secs = now.duration_since(UNIX_EPOCH).ok()?;
     let day = 86_400u64;
-    let tod = secs.as_secs() % day;
+    let ts = jiff::Timestamp::from_second(i64::try_from(secs.as_secs()).ok()?).ok()?;
+    let local = ts.to_zoned(zone(location)?);
+    let tod = u64::try_from(
+        i64::from(local.hour()) * 3600 + i64::from(local.minute()) * 60 + i64::from(local.second()),
+    )
+    .ok()?;
     let frac = secs.subsec_nanos();
     let now_in_day = Duration::new(tod, frac);
     let mut best: Option<Duration> = None;
@@ -122,21 +138,28 @@ mod tests {
             |h: u64, m: u64| UNIX_EPOCH + Duration::from_secs(86_400 * 20_000 + h * 3600 + m * 60);
         let day = [r("09:00:00", "17:00:00")];
         assert_eq!(
-            time_window(&day, at(16, 0)),
+            time_window(&day, at(16, 0), ""),
             Some(Duration::from_secs(3600))
         );
-        assert_eq!(time_window(&day, at(17, 0)), None);
-        assert_eq!(time_window(&day, at(8, 0)), None);
+        assert_eq!(time_window(&day, at(17, 0), "UTC"), None);
+        assert_eq!(time_window(&day, at(8, 0), ""), None);
         let night = [r("22:00:00", "02:00:00")];
         assert_eq!(
-            time_window(&night, at(23, 0)),
+            time_window(&night, at(23, 0), ""),
             Some(Duration::from_secs(3 * 3600))
         );
         assert_eq!(
-            time_window(&night, at(1, 0)),
+            time_window(&night, at(1, 0), ""),
             Some(Duration::from_secs(3600))
         );
-        assert_eq!(time_window(&night, at(12, 0)), None);
+        assert_eq!(time_window(&night, at(12, 0), ""), None);
+        // 08:00 UTC on that day (2024-10-04, summer time) is 10:00 in Berlin.
+        assert_eq!(
+            time_window(&day, at(8, 0), "Europe/Berlin"),
+            Some(Duration::from_secs(7 * 3600))
+        );
+        assert_eq!(time_window(&day, at(8, 0), "Nowhere/Atlantis"), None);
+        assert!(location_supported("America/New_York") && !location_supported("Mars/Base"));
         assert_eq!(parse_clock("25:00:00"), None);
     }
 }
