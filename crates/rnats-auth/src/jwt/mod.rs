@@ -143,6 +143,26 @@ fn identify(payload: &serde_json::Value) -> (i64, String) {
     (version, kind)
 }
 
+/// Verify the signature by the claim's `iss` over the version's signing input; returns `iss`.
+fn verify_signature(parts: &Parts<'_>, version: i64) -> Result<String, DecodeError> {
+    let issuer = parts
+        .payload
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    let kp = nkeys::KeyPair::from_public_key(&issuer)
+        .map_err(|_| DecodeError::BadIssuer(issuer.clone()))?;
+    let input = if version == 1 {
+        parts.payload_b64
+    } else {
+        parts.signing_input_v2
+    };
+    kp.verify(input.as_bytes(), &parts.sig)
+        .map_err(|_| DecodeError::Signature)?;
+    Ok(issuer)
+}
+
 /// A verified claim: its JSON, version, and the key that signed it.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -167,21 +187,7 @@ pub fn decode(token: &str, kind: Kind) -> Result<Verified, DecodeError> {
     if version < 1 {
         return Err(DecodeError::Version(version));
     }
-    let issuer = parts
-        .payload
-        .get("iss")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
-    let kp = nkeys::KeyPair::from_public_key(&issuer)
-        .map_err(|_| DecodeError::BadIssuer(issuer.clone()))?;
-    let input = if version == 1 {
-        parts.payload_b64
-    } else {
-        parts.signing_input_v2
-    };
-    kp.verify(input.as_bytes(), &parts.sig)
-        .map_err(|_| DecodeError::Signature)?;
+    let issuer = verify_signature(&parts, version)?;
     let role_ok = match kind {
         Kind::User => issuer.starts_with('A'),
         Kind::Account | Kind::Activation => issuer.starts_with('A') || issuer.starts_with('O'),
@@ -206,21 +212,7 @@ pub fn decode(token: &str, kind: Kind) -> Result<Verified, DecodeError> {
 pub fn decode_generic(token: &str) -> Result<Verified, DecodeError> {
     let parts = split(token)?;
     let (version, _) = identify(&parts.payload);
-    let issuer = parts
-        .payload
-        .get("iss")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
-    let kp = nkeys::KeyPair::from_public_key(&issuer)
-        .map_err(|_| DecodeError::BadIssuer(issuer.clone()))?;
-    let input = if version == 1 {
-        parts.payload_b64
-    } else {
-        parts.signing_input_v2
-    };
-    kp.verify(input.as_bytes(), &parts.sig)
-        .map_err(|_| DecodeError::Signature)?;
+    let issuer = verify_signature(&parts, version)?;
     Ok(Verified {
         payload: parts.payload,
         version,

@@ -23,13 +23,14 @@ fn string_or_err(cx: &mut Ctx, e: &Entry) -> Option<String> {
     }
 }
 
-/// Parse one account's `exports` list.
-pub fn exports(cx: &mut Ctx, e: &Entry) -> Vec<Export> {
+/// The maps of an `exports`/`imports` array (`what` = `Export`/`Import`), with the reference's
+/// messages for a non-array and for non-map items.
+fn maps_in<'a>(cx: &mut Ctx, e: &'a Entry, what: &str) -> Vec<(&'a Item, &'a rnats_conf::Map)> {
     let Some(list) = e.value.as_array() else {
         cx.err(
             e,
             format!(
-                "Exports should be an array, got {}",
+                "{what}s should be an array, got {}",
                 e.value.value.go_type_name()
             ),
         );
@@ -37,17 +38,25 @@ pub fn exports(cx: &mut Ctx, e: &Entry) -> Vec<Export> {
     };
     let mut out = Vec::new();
     for item in list {
-        let Some(m) = item.as_map() else {
-            item_err(
+        match item.as_map() {
+            Some(m) => out.push((item, m)),
+            None => item_err(
                 cx,
                 item,
                 format!(
-                    "Export Items should be a map with type entry, got {}",
+                    "{what} Items should be a map with type entry, got {}",
                     item.value.go_type_name()
                 ),
-            );
-            continue;
-        };
+            ),
+        }
+    }
+    out
+}
+
+/// Parse one account's `exports` list.
+pub fn exports(cx: &mut Ctx, e: &Entry) -> Vec<Export> {
+    let mut out = Vec::new();
+    for (_, m) in maps_in(cx, e, "Export") {
         let mut kind = None;
         let mut subject = None;
         let mut accounts = None;
@@ -189,29 +198,8 @@ pub fn exports(cx: &mut Ctx, e: &Entry) -> Vec<Export> {
 
 /// Parse one account's `imports` list.
 pub fn imports(cx: &mut Ctx, e: &Entry) -> Vec<Import> {
-    let Some(list) = e.value.as_array() else {
-        cx.err(
-            e,
-            format!(
-                "Imports should be an array, got {}",
-                e.value.value.go_type_name()
-            ),
-        );
-        return Vec::new();
-    };
     let mut out: Vec<Import> = Vec::new();
-    for item in list {
-        let Some(m) = item.as_map() else {
-            item_err(
-                cx,
-                item,
-                format!(
-                    "Import Items should be a map with type entry, got {}",
-                    item.value.go_type_name()
-                ),
-            );
-            continue;
-        };
+    for (item, m) in maps_in(cx, e, "Import") {
         let mut found: Option<(Kind, String, String)> = None;
         let (mut to, mut prefix) = (None, None);
         let mut ok = true;
