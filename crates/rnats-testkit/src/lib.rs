@@ -271,8 +271,10 @@ impl Raw {
 pub fn exchange(port: u16, script: &[u8]) -> String {
     let mut raw = Raw::connect(port);
     let _info = raw.read_info();
-    raw.send(script);
-    raw.send(b"PING\r\n");
+    // One write: a server that closes after the script must not fail a second write.
+    let mut all = script.to_vec();
+    all.extend_from_slice(b"PING\r\n");
+    raw.send(&all);
     let until = Instant::now() + Duration::from_secs(4);
     let mut got = Vec::new();
     loop {
