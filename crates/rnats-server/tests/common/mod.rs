@@ -1,0 +1,3 @@
+//! Helpers shared by integration test files.
+
+pub mod jwtdiff;
