@@ -11,7 +11,7 @@
 use crate::jwt::claims::{AccountClaims, JwtPermissions, SigningKey, UserClaims, limit};
 use crate::jwt::limits::{Cidr, location_supported, time_window};
 use crate::jwt::template::{Context, expand_permission};
-use crate::jwt::time::{TimeError, TimePolicy, check};
+use crate::jwt::time::{TimeError, TimeFailure, TimePolicy, Valid, check};
 use crate::jwt::{DecodeError, decode_account, decode_operator, decode_user};
 use crate::{AuthFailure, Permissions};
 use std::net::IpAddr;
@@ -49,12 +49,13 @@ impl Trust {
     pub fn from_operators(
         jwts: &[String],
         now: SystemTime,
+        policy: &TimePolicy,
     ) -> Result<(Trust, Vec<crate::jwt::OperatorClaims>), TrustError> {
         let mut t = Trust::default();
         let mut claims = Vec::new();
         for j in jwts {
             let oc = decode_operator(j)?;
-            check(&oc.data, now, &TimePolicy::default()).map_err(|err| TrustError::Time {
+            check(&oc.data, now, policy).map_err(|err| TrustError::Time {
                 name: oc.data.name.clone(),
                 err,
             })?;
@@ -136,6 +137,9 @@ pub struct JwtUser {
     pub deadline: Option<SystemTime>,
     /// When the account expires.
     pub account_deadline: Option<SystemTime>,
+    /// `iat_future: warn`: how far the user's / account's `iat` is ahead of now.
+    pub iat_ahead: Option<std::time::Duration>,
+    pub account_iat_ahead: Option<std::time::Duration>,
 }
 
 const CONNECTION_TYPES: &[&str] = &[
@@ -157,13 +161,20 @@ fn min_limit(v: i64, limit: i64) -> i64 {
     }
 }
 
-fn time_failure(e: TimeError, user: bool) -> AuthFailure {
-    match (e, user) {
-        (TimeError::Expired { by }, true) => AuthFailure::UserExpired { by },
-        (TimeError::NotYetValid { in_ }, true) => AuthFailure::UserNotYetValid { in_ },
-        (TimeError::Expired { by }, false) => AuthFailure::AccountExpired { by },
-        (TimeError::NotYetValid { in_ }, false) => AuthFailure::AccountNotYetValid { in_ },
-    }
+/// The one time rule for a user JWT: no `exp` leeway for bearer tokens.
+fn user_times(
+    data: &crate::jwt::ClaimsData,
+    now: SystemTime,
+    policy: &TimePolicy,
+    bearer: bool,
+) -> Result<Valid, AuthFailure> {
+    let p = if bearer {
+        policy.without_exp_leeway()
+    } else {
+        *policy
+    };
+    check(data, now, &p)
+        .map_err(|e| AuthFailure::UserTime(Box::new(TimeFailure::new(e, data, now, p, bearer))))
 }
 
 /// The connect-time check of a user JWT, in the reference's order.
@@ -174,19 +185,110 @@ pub fn authenticate_user(
     now: SystemTime,
     policy: &TimePolicy,
 ) -> Result<JwtUser, AuthFailure> {
+    authenticate_user_traced(c, accounts, trust, now, policy, &mut Trace::Off)
+}
+
+/// The steps a check passed, for people (`rnats explain`). The server passes
+/// [`Trace::Off`], which formats nothing.
+#[derive(Debug, Default)]
+pub enum Trace {
+    #[default]
+    Off,
+    /// Each passed step: a short name and what was found.
+    On(Vec<(&'static str, String)>),
+}
+
+impl Trace {
+    fn pass(&mut self, step: &'static str, detail: impl FnOnce() -> String) {
+        if let Trace::On(v) = self {
+            v.push((step, detail()));
+        }
+    }
+}
+
+fn describe_times(data: &crate::jwt::ClaimsData, now: SystemTime, valid: &Valid) -> String {
+    use crate::jwt::time::{human, rfc3339, unix};
+    let mut parts = Vec::new();
+    if data.iat > 0 {
+        let age = crate::jwt::time::age_secs(data, now).unwrap_or_default();
+        parts.push(if age >= 0.0 {
+            format!(
+                "iat {} ({} ago)",
+                rfc3339(unix(data.iat)),
+                human(std::time::Duration::from_secs_f64(age))
+            )
+        } else {
+            format!(
+                "iat {} ({} in the future)",
+                rfc3339(unix(data.iat)),
+                human(std::time::Duration::from_secs_f64(-age))
+            )
+        });
+    }
+    if data.nbf > 0 {
+        parts.push(format!("nbf {}", rfc3339(unix(data.nbf))));
+    }
+    if data.exp > 0 {
+        let exp = unix(data.exp);
+        let mut e = format!(
+            "exp {} (in {})",
+            rfc3339(exp),
+            human(exp.duration_since(now).unwrap_or_default())
+        );
+        if let Some(d) = valid.deadline
+            && d > exp
+        {
+            e.push_str(&format!(
+                ", accepted until {} with clock_skew.exp",
+                rfc3339(d)
+            ));
+        }
+        parts.push(e);
+    } else {
+        parts.push("never expires".into());
+    }
+    if let Some(a) = valid.iat_ahead {
+        parts.push(format!("WARNING: issued {} in the future", human(a)));
+    }
+    parts.join(", ")
+}
+
+/// [`authenticate_user`], recording each passed step in `t`.
+pub fn authenticate_user_traced(
+    c: &UserConnect<'_>,
+    accounts: &dyn AccountSource,
+    trust: &Trust,
+    now: SystemTime,
+    policy: &TimePolicy,
+    t: &mut Trace,
+) -> Result<JwtUser, AuthFailure> {
     // 1. A decodable user JWT.
     let jwt = c
         .jwt
         .filter(|j| !j.is_empty())
         .ok_or_else(|| AuthFailure::JwtRequired("no JWT in CONNECT".into()))?;
     let uc = decode_user(jwt).map_err(|e| AuthFailure::JwtRequired(e.to_string()))?;
+    t.pass("user JWT", || {
+        format!(
+            "user {} {:?}, issued by {}; signature valid{}",
+            uc.data.sub,
+            uc.data.name,
+            uc.data.iss,
+            if uc.nats.limits.bearer_token {
+                "; bearer token"
+            } else {
+                ""
+            }
+        )
+    });
     let lim = &uc.nats.limits;
     // 2. Proxies are not supported: a JWT that requires one cannot connect.
     if lim.proxy_required {
         return Err(AuthFailure::ProxyRequired);
     }
     // 3. Claim validity: times, then the restrictions' syntax.
-    let mut deadline = check(&uc.data, now, policy).map_err(|e| time_failure(e, true))?;
+    let mut user_valid = user_times(&uc.data, now, policy, lim.bearer_token)?;
+    t.pass("user times", || describe_times(&uc.data, now, &user_valid));
     for s in &lim.src {
         if Cidr::parse(s).is_none() {
             return Err(AuthFailure::JwtInvalid(format!("invalid src CIDR {s:?}")));
@@ -227,6 +329,12 @@ pub fn authenticate_user(
             "account JWT not signed by a trusted operator".into(),
         ));
     }
+    t.pass("account", || {
+        format!(
+            "account {} {:?}, signed by trusted key {}",
+            ac.data.sub, ac.data.name, ac.data.iss
+        )
+    });
     // 7. The user's issuer is one of the account's signing keys (or the account itself, unless
     // its operator is strict).
     let iss = &uc.data.iss;
@@ -235,6 +343,15 @@ pub fn authenticate_user(
     if !own_key_ok && sk.is_none() {
         return Err(AuthFailure::IssuerNotSigningKey(iss.clone()));
     }
+    t.pass("user issuer", || {
+        if own_key_ok {
+            "signed by the account's own key".into()
+        } else if matches!(sk, Some(SigningKey::Scoped { .. })) {
+            format!("signed by scoped signing key {iss}")
+        } else {
+            format!("signed by signing key {iss}")
+        }
+    });
     // 8. A scoped key: the user carries nothing of its own; the template applies.
     let mut limits = lim.clone();
     let mut scoped = false;
@@ -256,13 +373,29 @@ pub fn authenticate_user(
         limits.permissions.subscribe = expand_permission(&template.permissions.subscribe, &cx)
             .map_err(AuthFailure::TemplateInvalid)?;
         scoped = true;
+        // A scoped key can make the user a bearer: no `exp` leeway then either.
+        if limits.bearer_token && !lim.bearer_token {
+            user_valid = user_times(&uc.data, now, policy, true)?;
+        }
     }
     // 9. The account's own validity.
-    let account_deadline = check(&ac.data, now, policy).map_err(|e| time_failure(e, false))?;
+    let account_valid = check(&ac.data, now, policy).map_err(|e| {
+        AuthFailure::AccountTime(Box::new(TimeFailure::new(e, &ac.data, now, *policy, false)))
+    })?;
+    t.pass("account times", || {
+        describe_times(&ac.data, now, &account_valid)
+    });
     // 10. Bearer tokens.
     if limits.bearer_token && ac.nats.limits.disallow_bearer {
         return Err(AuthFailure::BearerNotAllowed);
     }
+    t.pass("bearer", || {
+        if limits.bearer_token {
+            "bearer token; the account allows them".into()
+        } else {
+            "not a bearer token".into()
+        }
+    });
     // 11. Connection types: unknown names are dropped; all unknown refuses.
     if !limits.allowed_connection_types.is_empty() {
         let known: Vec<&String> = limits
@@ -274,6 +407,9 @@ pub fn authenticate_user(
             return Err(AuthFailure::ConnectionTypeNotAllowed);
         }
     }
+    t.pass("connection type", || {
+        format!("{} allowed", c.connection_type)
+    });
     // 12. The nonce signature by the user key (`sub`), unless a bearer token.
     if !limits.bearer_token {
         let nonce = c.nonce.unwrap_or_default();
@@ -282,10 +418,19 @@ pub fn authenticate_user(
             e => AuthFailure::NkeySignatureInvalid(e),
         })?;
     }
+    t.pass("nonce signature", || {
+        if limits.bearer_token {
+            "not needed (bearer token)".into()
+        } else {
+            format!("server nonce signed by {}", uc.data.sub)
+        }
+    });
     // 13. Revocation.
     if ac.is_revoked(&uc.data.sub, uc.data.iat) {
         return Err(AuthFailure::Revoked);
     }
+    t.pass("revocation", || "not revoked".into());
+    let mut deadline = user_valid.deadline;
     // 14. Source networks.
     if !limits.src.is_empty() {
         let inside = c.ip.is_some_and(|ip| {
@@ -299,6 +444,13 @@ pub fn authenticate_user(
             return Err(AuthFailure::SourceNotAllowed);
         }
     }
+    t.pass("source address", || {
+        if limits.src.is_empty() {
+            "no src restriction".into()
+        } else {
+            format!("{:?} inside {:?}", c.ip, limits.src)
+        }
+    });
     // 15. Connect-time windows.
     if !limits.times.is_empty() {
         let left = time_window(&limits.times, now, &limits.times_location)
@@ -306,6 +458,13 @@ pub fn authenticate_user(
         let end = now + left;
         deadline = Some(deadline.map_or(end, |d| d.min(end)));
     }
+    t.pass("connect times", || {
+        if limits.times.is_empty() {
+            "no time windows".into()
+        } else {
+            "inside a time window".into()
+        }
+    });
     // 16. Permissions (the JWT's, else the account's defaults) and limits.
     let (permissions, uses_account_defaults) = if limits.permissions.is_empty() {
         (ac.nats.default_permissions.to_permissions(), true)
@@ -330,7 +489,9 @@ pub fn authenticate_user(
         max_subs,
         max_payload,
         deadline,
-        account_deadline,
+        account_deadline: account_valid.deadline,
+        iat_ahead: user_valid.iat_ahead,
+        account_iat_ahead: account_valid.iat_ahead,
     })
 }
 
@@ -352,6 +513,7 @@ pub fn activation_valid(
     importer: &str,
     subject: &str,
     now: SystemTime,
+    policy: &TimePolicy,
 ) -> bool {
     let Ok(v) = crate::jwt::decode(token, crate::jwt::Kind::Activation) else {
         return false;
@@ -373,7 +535,7 @@ pub fn activation_valid(
     issuer_ok
         && data.sub == importer
         && rnats_proto::subject::is_subset(subject.as_bytes(), granted.as_bytes())
-        && check(&data, now, &TimePolicy::default()).is_ok()
+        && check(&data, now, policy).is_ok()
         && export_revocations
             .get(importer)
             .or_else(|| export_revocations.get("*"))

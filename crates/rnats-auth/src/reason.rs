@@ -2,6 +2,8 @@
 //! (`-ERR 'Authorization Violation'`). Each reason has a stable snake_case code for logs and
 //! metrics. Reasons never carry a secret.
 
+use crate::jwt::time::{TimeError, TimeFailure};
+
 /// A rejection reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -45,24 +47,18 @@ pub enum AuthFailure {
     /// The user JWT's claims are not valid (src, times, issuer_account…).
     #[error("user JWT not valid: {0}")]
     JwtInvalid(String),
-    /// The user JWT expired.
-    #[error("user JWT expired {by:?} ago")]
-    UserExpired { by: std::time::Duration },
-    /// The user JWT is not valid yet (`nbf`).
-    #[error("user JWT not valid for another {in_:?}")]
-    UserNotYetValid { in_: std::time::Duration },
+    /// The user JWT's times rule it out now (expired, not yet valid, issued in the future).
+    #[error("user JWT {0}")]
+    UserTime(Box<TimeFailure>),
     /// The user's account is not known to the resolver.
     #[error("account {0} not found")]
     AccountUnknown(String),
     /// The account JWT failed verification (untrusted issuer, signature, claims).
     #[error("account JWT not valid: {0}")]
     AccountInvalid(String),
-    /// The account JWT expired.
-    #[error("account JWT expired {by:?} ago")]
-    AccountExpired { by: std::time::Duration },
-    /// The account JWT is not valid yet.
-    #[error("account JWT not valid for another {in_:?}")]
-    AccountNotYetValid { in_: std::time::Duration },
+    /// The account JWT's times rule it out now.
+    #[error("account JWT {0}")]
+    AccountTime(Box<TimeFailure>),
     /// The user JWT was signed by a key the account does not list.
     #[error("user JWT issuer {0} is not a signing key of its account")]
     IssuerNotSigningKey(String),
@@ -93,6 +89,43 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
+    /// The time failure behind a time reason.
+    pub fn time(&self) -> Option<&TimeFailure> {
+        match self {
+            AuthFailure::UserTime(t) | AuthFailure::AccountTime(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// A hint for the operator, where the cause is certain enough to name one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AuthFailure::UserTime(t) | AuthFailure::AccountTime(t) => t.hint(),
+            AuthFailure::IssuerNotSigningKey(_) => Some(
+                "the user was signed by a key its account JWT does not list: push the \
+                 account JWT that has this signing key, or reissue the user"
+                    .into(),
+            ),
+            AuthFailure::AccountUnknown(_) => Some(
+                "the resolver has no JWT for this account: push it (nsc push) or preload it".into(),
+            ),
+            AuthFailure::Revoked => Some(
+                "the account revoked this user key for tokens issued at or before the \
+                 revocation time: issue a new user JWT"
+                    .into(),
+            ),
+            AuthFailure::AuthTimeout => Some(
+                "no valid CONNECT within authorization.timeout: a client stuck before CONNECT \
+                 (a slow URL resolver fetch or TLS handshake counts too), or not a NATS client"
+                    .into(),
+            ),
+            AuthFailure::AccountNotPinned(_) => {
+                Some("add the account to resolver_pinned_accounts".into())
+            }
+            _ => None,
+        }
+    }
+
     /// Stable code for logs and metrics.
     pub fn code(&self) -> &'static str {
         match self {
@@ -109,12 +142,14 @@ impl AuthFailure {
             AuthFailure::ConnectionTypeNotAllowed => "connection_type_not_allowed",
             AuthFailure::JwtRequired(_) => "jwt_required",
             AuthFailure::JwtInvalid(_) => "jwt_invalid",
-            AuthFailure::UserExpired { .. } => "user_jwt_expired",
-            AuthFailure::UserNotYetValid { .. } => "user_jwt_not_yet_valid",
+            AuthFailure::UserTime(t) => t.err.code(),
             AuthFailure::AccountUnknown(_) => "account_unknown",
             AuthFailure::AccountInvalid(_) => "account_jwt_invalid",
-            AuthFailure::AccountExpired { .. } => "account_jwt_expired",
-            AuthFailure::AccountNotYetValid { .. } => "account_jwt_not_yet_valid",
+            AuthFailure::AccountTime(t) => match t.err {
+                TimeError::Expired { .. } => "account_expired",
+                TimeError::NotYetValid { .. } => "account_not_yet_valid",
+                TimeError::IssuedInFuture { .. } => "account_issued_in_future",
+            },
             AuthFailure::IssuerNotSigningKey(_) => "issuer_not_signing_key",
             AuthFailure::ScopedUserHasLimits => "scoped_user_has_limits",
             AuthFailure::TemplateInvalid(_) => "template_invalid",

@@ -100,6 +100,10 @@ struct Event<'a> {
     received: Option<MsgBytes>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
+    /// rnats' precise rejection reason (`AUTH.ERR` only; an added field, so consumers that
+    /// read the reference's fields are unaffected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason_code: Option<&'static str>,
 }
 
 /// Go's `time.RFC3339Nano` in UTC: nanoseconds with trailing zeros dropped.
@@ -229,6 +233,7 @@ impl Server {
         stats: Option<(&ClientShared, ClosedState)>,
         opts: &'a crate::Options,
         now: SystemTime,
+        reason_code: Option<&'static str>,
     ) -> String {
         let (sent, received, reason) = match stats {
             Some((c, reason)) => {
@@ -256,6 +261,7 @@ impl Server {
             sent,
             received,
             reason,
+            reason_code,
         };
         serde_json::to_string(&e).unwrap_or_default()
     }
@@ -266,7 +272,14 @@ impl Server {
         self.publish_system(&subject, |s| {
             let o = s.opts();
             let now = SystemTime::now();
-            s.event(CONNECT_TYPE, client_info(c, None, false), None, &o, now)
+            s.event(
+                CONNECT_TYPE,
+                client_info(c, None, false),
+                None,
+                &o,
+                now,
+                None,
+            )
         });
     }
 
@@ -277,19 +290,20 @@ impl Server {
             let o = s.opts();
             let now = SystemTime::now();
             let ci = client_info(c, Some(now), true);
-            s.event(DISCONNECT_TYPE, ci, Some((c, reason)), &o, now)
+            s.event(DISCONNECT_TYPE, ci, Some((c, reason)), &o, now, None)
         });
     }
 
-    /// `$SYS.SERVER.<id>.CLIENT.AUTH.ERR` when a client failed to authenticate.
-    pub fn event_auth_error(&self, c: &ClientShared) {
+    /// `$SYS.SERVER.<id>.CLIENT.AUTH.ERR` when a client failed to authenticate, with the
+    /// reason code added as `reason_code`.
+    pub fn event_auth_error(&self, c: &ClientShared, code: &'static str) {
         let subject = format!("$SYS.SERVER.{}.CLIENT.AUTH.ERR", self.id);
         self.publish_system(&subject, |s| {
             let o = s.opts();
             let now = SystemTime::now();
             let ci = client_info(c, Some(now), true);
             let stats = Some((c, ClosedState::AuthenticationViolation));
-            s.event(DISCONNECT_TYPE, ci, stats, &o, now)
+            s.event(DISCONNECT_TYPE, ci, stats, &o, now, Some(code))
         });
     }
 }

@@ -15,6 +15,7 @@
 //! Wire protocol parsing lives in the sans-IO `rnats-proto` crate.
 
 pub mod account;
+pub mod authlog;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod defaults;
 pub mod events;
 pub mod imports;
 pub mod logging;
+pub mod metrics;
 pub mod monitor;
 pub mod operator;
 pub mod opts;

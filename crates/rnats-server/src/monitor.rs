@@ -72,6 +72,16 @@ async fn handle(
         }
         "/varz" => json_response(pretty(&varz(&server))),
         "/healthz" => json_response("{\"status\":\"ok\"}".to_string()),
+        "/metrics" => {
+            let mut r = Response::new(Full::new(Bytes::from(crate::metrics::render(&server))));
+            r.headers_mut().insert(
+                "Content-Type",
+                hyper::header::HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            r
+        }
         _ => {
             let mut r = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
             *r.status_mut() = StatusCode::NOT_FOUND;
@@ -85,7 +95,7 @@ fn pretty<T: Serialize>(v: &T) -> String {
 }
 
 fn index_html() -> String {
-    let links = ["varz", "healthz"];
+    let links = ["varz", "healthz", "metrics"];
     let mut s = String::from("<html><body><h1>rnats (nats-server compatible) monitoring</h1>\n");
     for l in links {
         s.push_str(&format!("<a href=\"./{l}\">{l}</a><br/>\n"));

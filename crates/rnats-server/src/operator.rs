@@ -17,8 +17,6 @@ use std::time::SystemTime;
 #[derive(Debug)]
 pub struct OperatorState {
     pub trust: Trust,
-    /// The time policy of every JWT check.
-    pub policy: TimePolicy,
     accounts: RwLock<FxHashMap<String, Arc<AccountClaims>>>,
     /// The directory of a `full`/`cache` resolver (`<account>.jwt` files).
     pub dir: Option<PathBuf>,
@@ -49,7 +47,7 @@ impl OperatorState {
         let trust = if o.operators.is_empty() {
             Trust::from_keys(&o.trusted_keys)?
         } else {
-            let (t, claims) = Trust::from_operators(&o.operators, now)?;
+            let (t, claims) = Trust::from_operators(&o.operators, now, &o.clock_skew)?;
             for c in claims {
                 tracing::info!("Trusted Operators");
                 tracing::info!("  System  : {:?}", c.nats.system_account);
@@ -74,7 +72,7 @@ impl OperatorState {
                 trust.pinned.push(sys);
             }
         }
-        let policy = TimePolicy::default();
+        let policy = o.clock_skew;
         let mut accounts = FxHashMap::default();
         let dir = match &o.resolver {
             Some(Resolver::Dir { dir, .. }) => Some(dir.clone()),
@@ -133,7 +131,6 @@ impl OperatorState {
         }
         Ok(Some(OperatorState {
             trust,
-            policy,
             accounts: RwLock::new(accounts),
             dir,
             delete: match &o.resolver {
@@ -286,7 +283,7 @@ impl OperatorState {
     /// The exports and imports the account JWTs declare, as links between accounts named by
     /// their public keys. Exports that require a token admit the importers whose activation
     /// token is valid now; imports nobody exports to them are left out with a warning.
-    pub fn links(&self, now: SystemTime) -> LinkConfig {
+    pub fn links(&self, now: SystemTime, policy: &TimePolicy) -> LinkConfig {
         let all = self.all_accounts();
         let by_key: FxHashMap<&str, &Arc<AccountClaims>> =
             all.iter().map(|a| (a.data.sub.as_str(), a)).collect();
@@ -378,6 +375,7 @@ impl OperatorState {
                                 importer,
                                 &import.subject,
                                 now,
+                                policy,
                             )
                         {
                             list.push(importer.to_string());

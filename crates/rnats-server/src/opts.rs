@@ -51,6 +51,8 @@ pub struct Options {
     pub resolver_pinned_accounts: Vec<String>,
     /// `default_sentinel`: the user JWT of clients that present none (operator mode).
     pub default_sentinel: Option<String>,
+    /// `clock_skew` (rnats extension): the leeway of every JWT time check.
+    pub clock_skew: rnats_auth::jwt::time::TimePolicy,
     /// Static authentication (token, user/password, users and nkeys).
     pub auth: rnats_auth::StaticAuth,
     pub lame_duck_duration: Duration,
@@ -91,6 +93,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             config_file: None,
+            clock_skew: rnats_auth::jwt::time::TimePolicy::RNATS_DEFAULT,
             host: d::DEFAULT_HOST.to_string(),
             port: 0,
             server_name: String::new(),

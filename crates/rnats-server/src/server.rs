@@ -31,6 +31,8 @@ pub struct ServerStats {
     pub slow_consumers: AtomicU64,
     pub stale_connections: AtomicU64,
     pub total_connections: AtomicU64,
+    /// Authentication metrics (rejections, disconnects, token ages).
+    pub auth: crate::metrics::AuthMetrics,
 }
 
 /// A running server.
@@ -347,7 +349,8 @@ impl Server {
             self.account(Some(name));
         }
         // Operator mode: the links the account JWTs declare (accounts are named by key).
-        let jwt_links = self.operator().map(|op| op.links(self.clock.now()));
+        let skew = self.opts().clock_skew;
+        let jwt_links = self.operator().map(|op| op.links(self.clock.now(), &skew));
         if let Some(l) = &jwt_links {
             for name in l.exports.keys().chain(l.imports.keys()) {
                 if l.exports.get(name).is_some_and(|x| !x.is_empty())

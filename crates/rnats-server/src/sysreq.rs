@@ -241,7 +241,7 @@ impl Server {
     /// account expiry is armed.
     fn apply_account_update(&self, account: &str, claims: &rnats_auth::jwt::AccountClaims) {
         let now = self.clock.now();
-        let expiry = check(&claims.data, now, &Default::default());
+        let expiry = check(&claims.data, now, &self.opts().clock_skew);
         let strict = self
             .operator()
             .is_some_and(|op| op.trust.strict.contains(&claims.data.iss));
@@ -296,8 +296,11 @@ impl Server {
                     c.enqueue_err(wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
                     c.close(ClosedState::AuthenticationExpired);
                 }
-                Ok(Some(d)) => c.close_at(now, d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED),
-                Ok(None) => {}
+                Ok(v) => {
+                    if let Some(d) = v.deadline {
+                        c.close_at(now, d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
+                    }
+                }
             }
             c.writer_wake.notify_one();
         }

@@ -220,7 +220,9 @@ fn rejections_are_logged_with_their_reason_and_no_secret() {
         "{log}"
     );
     assert!(
-        log.contains("authentication rejected: token_mismatch (token mismatch)"),
+        log.contains(
+            "authentication rejected: reason=token_mismatch account=- user=-: token mismatch"
+        ),
         "{log}"
     );
     assert!(

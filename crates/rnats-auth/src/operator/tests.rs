@@ -2,11 +2,13 @@
 
 use super::*;
 use crate::jwt::mint::{claims, encode};
-use crate::jwt::time::unix;
+use crate::jwt::time::{IatPolicy, unix};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+mod time_tables;
 
 const NOW: i64 = 1_800_000_000;
 const NONCE: &str = "abcdefghijklmno";
@@ -91,6 +93,16 @@ impl Chain {
     }
 
     fn connect(&self, jwt: &str, sig: Option<&str>, at: i64) -> Result<JwtUser, AuthFailure> {
+        self.connect_with(jwt, sig, unix(at), &TimePolicy::default())
+    }
+
+    fn connect_with(
+        &self,
+        jwt: &str,
+        sig: Option<&str>,
+        at: SystemTime,
+        policy: &TimePolicy,
+    ) -> Result<JwtUser, AuthFailure> {
         let c = UserConnect {
             jwt: Some(jwt),
             sig,
@@ -98,7 +110,7 @@ impl Chain {
             ip: Some("127.0.0.1".parse().expect("ip")),
             connection_type: "STANDARD",
         };
-        authenticate_user(&c, self, &self.trust, unix(at), &TimePolicy::default())
+        authenticate_user(&c, self, &self.trust, at, policy)
     }
 }
 
@@ -126,14 +138,18 @@ fn each_reason() {
     let sig = c.sig();
     let s = Some(sig.as_str());
     let expired = c.user_jwt(json!({"exp": NOW}), &c.acc);
+    let err = c.connect(&expired, s, NOW).map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), "expired");
     assert_eq!(
-        c.connect(&expired, s, NOW).map(|_| ()),
-        Err(AuthFailure::UserExpired { by: Duration::ZERO })
+        err.time().map(|t| t.err),
+        Some(TimeError::Expired { by: Duration::ZERO })
     );
     let early = c.user_jwt(json!({"nbf": NOW + 3}), &c.acc);
+    let err = c.connect(&early, s, NOW).map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), "not_yet_valid");
     assert_eq!(
-        c.connect(&early, s, NOW).map(|_| ()),
-        Err(AuthFailure::UserNotYetValid {
+        err.time().map(|t| t.err),
+        Some(TimeError::NotYetValid {
             in_: Duration::from_secs(3)
         })
     );
@@ -275,9 +291,11 @@ fn revocations_bearer_policy_and_account_expiry() {
     .expect("a");
     let ac = c.trust.verify_account(&jwt_a).expect("verifies");
     c.accounts.insert(c.acc.public_key(), Arc::new(ac));
+    let err = c.connect(&jwt, Some(&sig), NOW).map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), "account_expired");
     assert_eq!(
-        c.connect(&jwt, Some(&sig), NOW).map(|_| ()),
-        Err(AuthFailure::AccountExpired {
+        err.time().map(|t| t.err),
+        Some(TimeError::Expired {
             by: Duration::from_secs(1)
         })
     );
@@ -366,7 +384,7 @@ fn operators_outside_their_validity_are_refused() {
     cl["exp"] = json!(NOW - 1);
     let jwt = encode(cl, &o).expect("o");
     assert!(matches!(
-        Trust::from_operators(&[jwt], unix(NOW)),
+        Trust::from_operators(&[jwt], unix(NOW), &TimePolicy::default()),
         Err(TrustError::Time { .. })
     ));
 }

@@ -52,6 +52,12 @@ pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterC
                 auth_deadline = None;
                 if !shared.authenticated.load(Ordering::Acquire) && !shared.is_closed() {
                     tracing::debug!("{} - Authentication Timeout", shared.log_prefix());
+                    crate::authlog::rejected(
+                        &shared,
+                        &rnats_auth::AuthFailure::AuthTimeout,
+                        None,
+                        None,
+                    );
                     shared.enqueue_err(wire::ERR_AUTHENTICATION_TIMEOUT);
                     shared.close(ClosedState::AuthenticationTimeout);
                 }

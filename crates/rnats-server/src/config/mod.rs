@@ -8,6 +8,7 @@
 //! the configs client test harnesses generate still load.
 
 pub mod auth;
+pub mod clock_skew;
 pub mod duration;
 pub mod links;
 pub mod operator;
@@ -422,6 +423,7 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
             "resolver" | "account_resolver" | "accounts_resolver" => {
                 o.resolver = operator::resolver(&mut cx, e);
             }
+            "clock_skew" => clock_skew::parse(&mut cx, e, &mut o.clock_skew),
             "default_sentinel" => {
                 o.default_sentinel = cx.string(e);
             }

@@ -99,6 +99,7 @@ pub fn diff(old: &Options, new: &Options) -> Result<Vec<String>, ReloadError> {
         lame_duck_grace_period => "lame_duck_grace_period",
         server_tags => "server_tags",
         max_closed_clients => "max_closed_clients",
+        clock_skew => "clock_skew",
     );
     Ok(changes)
 }

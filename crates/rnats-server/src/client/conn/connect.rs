@@ -5,6 +5,7 @@ use super::{Conn, Stop};
 use crate::client::ClosedState;
 use rnats_auth::Rejection;
 use rnats_auth::static_auth::Credentials;
+use rnats_auth::static_auth::Presented;
 use rnats_proto::{ConnectOptions, wire};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -158,8 +159,8 @@ impl Conn {
                 Ok(())
             }
             Err(r) => {
-                // One line per rejection, with the precise reason; rate-limited so a burst of
-                // bad logins cannot flood the log. Never a secret.
+                // The reference's error line, then rnats' precise reason (rate-limited per
+                // reason, counted in the metrics). Never a secret.
                 if let Some(suppressed) = crate::ratelog::AUTH_ERRORS.allow() {
                     let p = self.shared.log_prefix();
                     let more = if suppressed > 0 {
@@ -168,17 +169,35 @@ impl Conn {
                         String::new()
                     };
                     tracing::error!("{p} - authentication error{}{more}", r.presented);
-                    tracing::info!(
-                        "{p} - authentication rejected: {} ({})",
-                        r.reason.code(),
-                        r.reason
-                    );
                 }
+                let o = self.server.opts();
+                let jwt = (self.server.operator().is_some())
+                    .then(|| {
+                        self.opts
+                            .jwt
+                            .as_deref()
+                            .filter(|j| !j.is_empty())
+                            .or(o.default_sentinel.as_deref())
+                    })
+                    .flatten();
+                let (account, user) = crate::authlog::jwt_identity(jwt);
+                let user = user.or_else(|| match &r.presented {
+                    Presented::User(u) | Presented::Nkey(u) | Presented::JwtUser(u) => {
+                        Some(u.clone())
+                    }
+                    Presented::Token | Presented::Nothing => None,
+                });
+                crate::authlog::rejected(
+                    &self.shared,
+                    &r.reason,
+                    account.as_deref(),
+                    user.as_deref(),
+                );
                 let res = self.fail(
                     wire::ERR_AUTHORIZATION_VIOLATION,
                     ClosedState::AuthenticationViolation,
                 );
-                self.server.event_auth_error(&self.shared);
+                self.server.event_auth_error(&self.shared, r.reason.code());
                 res
             }
         }

@@ -63,7 +63,7 @@ impl Conn {
             connection_type: "STANDARD",
         };
         let now = self.server.clock.now();
-        match authenticate_user(&c, op, &op.trust, now, &op.policy) {
+        match authenticate_user(&c, op, &op.trust, now, &o.clock_skew) {
             Ok(u) => {
                 let id = Identity {
                     name: Some(u.claims.data.sub.clone()),
