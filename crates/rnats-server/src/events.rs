@@ -308,6 +308,51 @@ impl Server {
     }
 }
 
+const EXPIRING_TYPE: &str = "io.rnats.server.advisory.v1.client_auth_expiring";
+
+/// rnats' advisory before a connection's user JWT expires.
+#[derive(Serialize)]
+struct ExpiringEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: String,
+    timestamp: String,
+    server: ServerInfo<'a>,
+    client: ClientInfo,
+    /// When the connection will be cut (the JWT's `exp` plus any `clock_skew.exp`).
+    expires: String,
+    expires_in_secs: u64,
+    /// `exp - iat` of the token, in seconds.
+    lifetime_secs: u64,
+}
+
+impl Server {
+    /// `$SYS.ACCOUNT.<acc>.CLIENT.AUTH.EXPIRING`: this connection's user JWT expires soon.
+    pub fn event_auth_expiring(
+        &self,
+        c: &ClientShared,
+        deadline: SystemTime,
+        lifetime: std::time::Duration,
+    ) {
+        let subject = format!("$SYS.ACCOUNT.{}.CLIENT.AUTH.EXPIRING", c.account().name);
+        self.publish_system(&subject, |s| {
+            let o = s.opts();
+            let now = s.clock.now();
+            let e = ExpiringEvent {
+                kind: EXPIRING_TYPE,
+                id: event_id(),
+                timestamp: rfc3339_nano(now),
+                server: s.server_info(&o, now),
+                client: client_info(c, None, false),
+                expires: rfc3339_nano(deadline),
+                expires_in_secs: deadline.duration_since(now).unwrap_or_default().as_secs(),
+                lifetime_secs: lifetime.as_secs(),
+            };
+            serde_json::to_string(&e).unwrap_or_default()
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

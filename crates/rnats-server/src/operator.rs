@@ -41,6 +41,16 @@ impl OperatorState {
     /// verification are left out with a warning; ones outside their validity are kept (and
     /// refused at connect time), with the reference's warning.
     pub fn new(o: &Options, now: SystemTime) -> Result<Option<Self>, OperatorError> {
+        Self::load(o, now, true)
+    }
+
+    /// [`Self::new`]; with `writable == false` nothing is written (no directory created, no
+    /// preload stored): what `rnats explain` needs to look at a server's state offline.
+    pub fn load(
+        o: &Options,
+        now: SystemTime,
+        writable: bool,
+    ) -> Result<Option<Self>, OperatorError> {
         if !o.operator_mode() {
             return Ok(None);
         }
@@ -84,9 +94,15 @@ impl OperatorState {
                 dir: d.clone(),
                 err,
             };
-            std::fs::create_dir_all(d).map_err(io)?;
-            for e in std::fs::read_dir(d).map_err(io)?.flatten() {
-                let p = e.path();
+            if writable {
+                std::fs::create_dir_all(d).map_err(io)?;
+            }
+            let paths: Vec<PathBuf> = match std::fs::read_dir(d) {
+                Ok(it) => it.flatten().map(|e| e.path()).collect(),
+                Err(e) if !writable && e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(io(e)),
+            };
+            for p in paths {
                 if p.extension().is_some_and(|x| x == "jwt")
                     && let (Some(stem), Ok(text)) = (
                         p.file_stem().and_then(|s| s.to_str()),
@@ -111,7 +127,7 @@ impl OperatorState {
                         }
                     }
                     // A directory resolver stores what the configuration preloads.
-                    if let Some(d) = &dir {
+                    if let Some(d) = dir.as_ref().filter(|_| writable) {
                         let path = d.join(format!("{key}.jwt"));
                         let stored_iat = std::fs::read_to_string(&path)
                             .ok()

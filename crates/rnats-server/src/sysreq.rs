@@ -274,6 +274,14 @@ impl Server {
                     c.log_prefix(),
                     wire::ERR_USER_AUTHENTICATION_REVOKED
                 );
+                crate::authlog::disconnected(
+                    &c,
+                    "revoked",
+                    &format!(
+                        "the account revoked tokens of this user issued at or before iat {}",
+                        j.iat
+                    ),
+                );
                 c.enqueue_err(wire::ERR_USER_AUTHENTICATION_REVOKED);
                 c.close(ClosedState::Revocation);
                 continue;
@@ -292,13 +300,23 @@ impl Server {
                 self.apply_permissions(&c, defaults.clone());
             }
             match expiry {
-                Err(_) => {
+                Err(e) => {
+                    crate::authlog::disconnected(
+                        &c,
+                        "account_expired",
+                        &format!("account JWT {e}"),
+                    );
                     c.enqueue_err(wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
                     c.close(ClosedState::AuthenticationExpired);
                 }
                 Ok(v) => {
                     if let Some(d) = v.deadline {
-                        c.close_at(now, d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
+                        c.close_at(
+                            now,
+                            d,
+                            wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED,
+                            "account_expired",
+                        );
                     }
                 }
             }

@@ -1,7 +1,9 @@
-//! `rnats`: the tool for people. `rnats explain` (why a credential would be rejected) and
-//! `rnats bench` (side-by-side benchmarks) arrive with their issues; until then they say so.
+//! `rnats`: the tool for people. `rnats explain` says offline why a credential would be
+//! accepted or rejected by a server; `rnats bench` arrives with its issue.
 
 use clap::{Parser, Subcommand};
+use rnats::explain::{Request, explain, parse_at};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -17,18 +19,89 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Explain offline why a credential would be accepted or rejected (not implemented yet).
-    Explain,
+    /// Explain offline why a credential would be accepted or rejected by a server.
+    /// Exit status: 0 accepted, 1 rejected, 2 bad input.
+    Explain {
+        /// The server's configuration file.
+        #[arg(long, short = 'c')]
+        config: PathBuf,
+        /// A .creds file (user JWT and seed).
+        #[arg(long)]
+        creds: Option<PathBuf>,
+        /// A file holding the user JWT (raw or decorated); overrides the creds' JWT.
+        #[arg(long)]
+        jwt: Option<PathBuf>,
+        /// A file holding the user's nkey seed (SU…).
+        #[arg(long)]
+        nkey_seed: Option<PathBuf>,
+        /// Judge at this instant (RFC 3339) instead of this machine's clock.
+        #[arg(long)]
+        at: Option<String>,
+        /// The client's address, for `src` restrictions.
+        #[arg(long, default_value = "127.0.0.1")]
+        src: std::net::IpAddr,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmark rnats-server against nats-server (not implemented yet).
     Bench,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let what = match cli.cmd {
-        Cmd::Explain => "explain",
-        Cmd::Bench => "bench",
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
     };
-    eprintln!("rnats {what}: not implemented yet");
-    ExitCode::from(2)
+    match cli.cmd {
+        Cmd::Explain {
+            config,
+            creds,
+            jwt,
+            nkey_seed,
+            at,
+            src,
+            json,
+        } => {
+            let at = match at.as_deref().map(parse_at).transpose() {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("rnats explain: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let req = Request {
+                config,
+                creds,
+                jwt,
+                nkey_seed,
+                at,
+                src,
+            };
+            match explain(&req) {
+                Ok(r) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&r).unwrap_or_else(|_| "{}".into())
+                        );
+                    } else {
+                        print!("{}", r.render());
+                    }
+                    ExitCode::from(if r.accepted { 0 } else { 1 })
+                }
+                Err(e) => {
+                    eprintln!("rnats explain: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Cmd::Bench => {
+            eprintln!("rnats bench: not implemented yet");
+            ExitCode::from(2)
+        }
+    }
 }

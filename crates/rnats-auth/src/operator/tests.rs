@@ -109,6 +109,7 @@ impl Chain {
             nonce: Some(NONCE),
             ip: Some("127.0.0.1".parse().expect("ip")),
             connection_type: "STANDARD",
+            skip_signature: false,
         };
         authenticate_user(&c, self, &self.trust, at, policy)
     }

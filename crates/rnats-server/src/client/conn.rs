@@ -665,6 +665,9 @@ impl Conn {
             reason.as_str()
         );
         self.server.remove_client(self.shared.cid);
+        if self.shared.expiring_warned.swap(false, Ordering::AcqRel) {
+            self.shared.stats.auth.expiring(false);
+        }
         self.server.event_disconnect(&self.shared, reason);
         self.shared.writer_wake.notify_one();
     }

@@ -135,6 +135,8 @@ pub struct ClientShared {
     pub rtt_ns: AtomicU64,
     /// When the last server PING was sent, in milliseconds since `started`.
     pub ping_sent_ms: AtomicU64,
+    /// The expiry warning went out (and the expiring-soon gauge counts this connection).
+    pub expiring_warned: AtomicBool,
     /// Authentication completed (stops the auth timer).
     pub authenticated: AtomicBool,
     /// CONNECT was received (re-arms the first, short, PING).
@@ -189,6 +191,7 @@ impl ClientShared {
             rtt_ns: AtomicU64::new(0),
             ping_sent_ms: AtomicU64::new(0),
             authenticated: AtomicBool::new(false),
+            expiring_warned: AtomicBool::new(false),
             connect_seen: AtomicBool::new(false),
             stalling: AtomicBool::new(false),
             drained: Notify::new(),
@@ -412,9 +415,14 @@ impl ClientShared {
         now: std::time::SystemTime,
         deadline: std::time::SystemTime,
         text: &'static str,
+        code: &'static str,
     ) {
         let wait = deadline.duration_since(now).unwrap_or_default();
         let c = self.clone();
+        let detail = format!(
+            "deadline {} reached",
+            rnats_auth::jwt::time::rfc3339(deadline)
+        );
         tokio::spawn(async move {
             let closed = c.closed_signal.notified();
             tokio::pin!(closed);
@@ -425,6 +433,7 @@ impl ClientShared {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {
                     tracing::debug!("{} - {text}", c.log_prefix());
+                    crate::authlog::disconnected(&c, code, &detail);
                     c.enqueue_err(text);
                     c.close(ClosedState::AuthenticationExpired);
                 }

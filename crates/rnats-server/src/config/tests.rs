@@ -210,3 +210,42 @@ fn accounts_block() {
         assert!(err.contains(msg), "{src}: {err}");
     }
 }
+
+#[test]
+fn clock_skew_block_short_form_and_cap() {
+    use rnats_auth::jwt::time::{IatPolicy, TimePolicy};
+    let (o, _) = load("").expect("loads");
+    assert_eq!(o.clock_skew, TimePolicy::RNATS_DEFAULT);
+    let (o, w) = load("clock_skew { nbf: 10s, exp: \"2s\", iat_future: reject }").expect("loads");
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(o.clock_skew.nbf_leeway, Duration::from_secs(10));
+    assert_eq!(o.clock_skew.exp_leeway, Duration::from_secs(2));
+    assert_eq!(o.clock_skew.iat_future, IatPolicy::Reject);
+    let (o, _) = load("clock_skew: 3s").expect("short form");
+    assert_eq!(o.clock_skew.nbf_leeway, Duration::from_secs(3));
+    assert_eq!(o.clock_skew.exp_leeway, Duration::from_secs(3));
+    assert_eq!(o.clock_skew.iat_future, IatPolicy::Warn);
+    let (o, _) = load("clock_skew { nbf: 0s, exp: 0s, iat_future: off }").expect("reference");
+    assert_eq!(o.clock_skew, TimePolicy::default());
+    let (o, _) = load("clock_skew: 30").expect("integer seconds");
+    assert_eq!(o.clock_skew.nbf_leeway, Duration::from_secs(30));
+    for (bad, want) in [
+        ("clock_skew: 31s", "above the limit of 30s"),
+        ("clock_skew { exp: 1m }", "above the limit of 30s"),
+        ("clock_skew: 2m", "above the limit of 30s"),
+        ("clock_skew { nbf: \"-1s\" }", "negative duration"),
+        (
+            "clock_skew { iat_future: maybe }",
+            "expected off, warn or reject",
+        ),
+        (
+            "clock_skew { leeway: 1s }",
+            "unknown field \"leeway\" in clock_skew",
+        ),
+        ("clock_skew: true", "expected a duration"),
+    ] {
+        let err = load(bad).map(|_| ()).expect_err(bad).to_string();
+        assert!(err.contains(want), "{bad}: {err}");
+        assert!(err.contains("1:"), "{bad}: position in {err}");
+    }
+}

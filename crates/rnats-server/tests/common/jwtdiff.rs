@@ -26,6 +26,24 @@ pub fn start_both(tag: &str, text: &str) -> (ServerProcess, ServerProcess) {
     (ours, theirs)
 }
 
+/// Start rnats-server on `text` plus rnats-only lines (`clock_skew`…) and the reference on
+/// `text` alone.
+pub fn start_with_extra(tag: &str, text: &str, extra: &str) -> (ServerProcess, ServerProcess) {
+    let theirs_conf = conf_file(&format!("{tag}-ref"), text);
+    let ours_conf = conf_file(&format!("{tag}-ours"), &format!("{text}\n{extra}\n"));
+    let ours = ServerProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_rnats-server")),
+        &["-c", ours_conf.to_str().expect("utf8")],
+    )
+    .expect("rnats starts");
+    let theirs = ServerProcess::start(
+        &reference_server_path(),
+        &["-c", theirs_conf.to_str().expect("utf8")],
+    )
+    .expect("ref starts");
+    (ours, theirs)
+}
+
 /// What a case sends after INFO: a CONNECT built from the nonce, then more bytes.
 pub struct Case {
     pub name: &'static str,

@@ -249,6 +249,7 @@ fn the_trace_lists_every_passed_step() {
         nonce: Some(NONCE),
         ip: Some("127.0.0.1".parse().expect("ip")),
         connection_type: "STANDARD",
+        skip_signature: false,
     };
     let mut t = Trace::On(Vec::new());
     let r = authenticate_user_traced(&conn, &c, &c.trust, unix(NOW), &leeway(), &mut t);

@@ -8,7 +8,14 @@ use rnats_auth::operator::{JwtUser, UserConnect, authenticate_user};
 use rnats_auth::static_auth::Presented;
 use rnats_auth::{Identity, Rejection};
 use rnats_proto::{ConnectOptions, wire};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+/// The expiry warning window: `max(30s, 10% of the token's lifetime)`.
+pub fn warning_window(lifetime: Duration) -> Duration {
+    (lifetime / 10).max(Duration::from_secs(30))
+}
 
 /// `minLimit` with the server's option (0 there means unlimited).
 fn with_server_limit(v: i64, server: i64) -> i64 {
@@ -61,9 +68,41 @@ impl Conn {
             nonce: self.nonce.as_deref(),
             ip: Some(self.shared.remote.ip()),
             connection_type: "STANDARD",
+            skip_signature: false,
         };
         let now = self.server.clock.now();
-        match authenticate_user(&c, op, &op.trust, now, &o.clock_skew) {
+        let verdict = authenticate_user(&c, op, &op.trust, now, &o.clock_skew);
+        // Token ages at verify time (signature checked): the user's and, once known, the
+        // account's. A time rejection still tells how far the issuer's clock is off.
+        let auth = &self.shared.stats.auth;
+        match &verdict {
+            Ok(u) => {
+                for (kind, data) in [
+                    ("user", &u.claims.data),
+                    ("account", &u.account_claims.data),
+                ] {
+                    if let Some(age) = rnats_auth::jwt::time::age_secs(data, now) {
+                        auth.observe_age(kind, age, now);
+                    }
+                }
+            }
+            Err(e) => {
+                if let Some(t) = e.time().filter(|t| t.iat > 0) {
+                    let kind = match e {
+                        rnats_auth::AuthFailure::AccountTime(_) => "account",
+                        _ => "user",
+                    };
+                    let iat = rnats_auth::jwt::ClaimsData {
+                        iat: t.iat,
+                        ..Default::default()
+                    };
+                    if let Some(age) = rnats_auth::jwt::time::age_secs(&iat, now) {
+                        auth.observe_age(kind, age, now);
+                    }
+                }
+            }
+        }
+        match verdict {
             Ok(u) => {
                 let id = Identity {
                     name: Some(u.claims.data.sub.clone()),
@@ -116,11 +155,27 @@ impl Conn {
         let now = self.server.clock.now();
         if let Some(d) = u.deadline {
             self.shared
-                .close_at(now, d, wire::ERR_USER_AUTHENTICATION_EXPIRED);
+                .close_at(now, d, wire::ERR_USER_AUTHENTICATION_EXPIRED, "expired");
+            self.warn_before_expiry(now, d, &u);
         }
         if let Some(d) = u.account_deadline {
-            self.shared
-                .close_at(now, d, wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
+            self.shared.close_at(
+                now,
+                d,
+                wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED,
+                "account_expired",
+            );
+        }
+        for (kind, ahead) in [("user", u.iat_ahead), ("account", u.account_iat_ahead)] {
+            if let Some(a) = ahead {
+                tracing::warn!(
+                    "{} - {kind} JWT issued {} in the future (iat later than this server's now \
+                     beyond clock_skew.nbf): the issuer's clock runs ahead; a future iat also \
+                     escapes revocations (clock_skew.iat_future: reject refuses such tokens)",
+                    self.shared.log_prefix(),
+                    rnats_auth::jwt::time::human(a)
+                );
+            }
         }
         *self.shared.jwt.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(crate::client::JwtSession {
@@ -131,5 +186,43 @@ impl Conn {
                 uses_account_defaults: u.uses_account_defaults,
             });
         Ok(())
+    }
+
+    /// Once per connection, when its user JWT enters the last `max(30s, 10% of its lifetime)`:
+    /// the `$SYS.ACCOUNT.<acc>.CLIENT.AUTH.EXPIRING` advisory and the expiring-soon gauge.
+    fn warn_before_expiry(&self, now: SystemTime, deadline: SystemTime, u: &JwtUser) {
+        let d = &u.claims.data;
+        let lifetime = if d.iat > 0 && d.exp > d.iat {
+            Duration::from_secs((d.exp - d.iat) as u64)
+        } else {
+            deadline.duration_since(now).unwrap_or_default()
+        };
+        let warn_at = deadline
+            .checked_sub(warning_window(lifetime))
+            .unwrap_or(deadline);
+        let wait = warn_at.duration_since(now).unwrap_or_default();
+        let (c, server) = (self.shared.clone(), Arc::clone(&self.server));
+        tokio::spawn(async move {
+            let closed = c.closed_signal.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if c.is_closed() {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {
+                    if !c.expiring_warned.swap(true, Ordering::AcqRel) {
+                        c.stats.auth.expiring(true);
+                        // The connection may have closed in between: its cleanup saw no flag.
+                        if c.is_closed() && c.expiring_warned.swap(false, Ordering::AcqRel) {
+                            c.stats.auth.expiring(false);
+                            return;
+                        }
+                        server.event_auth_expiring(&c, deadline, lifetime);
+                    }
+                }
+                _ = closed => {}
+            }
+        });
     }
 }

@@ -1,0 +1,211 @@
+//! The clock-skew story end to end, on the real binary: an issuer whose clock runs 8 s ahead
+//! mints a user with `nbf = iat = its now`. With the defaults (5 s of `nbf` leeway) the
+//! connection is refused with reason `not_yet_valid` and a log line that says why and what to
+//! do; with `clock_skew.nbf: 10s` it is accepted, and `/metrics` shows the negative age.
+//! Also: the metrics parse as Prometheus text, `clock_skew` values above the cap fail `-t`, and
+//! a user JWT about to expire raises the `CLIENT.AUTH.EXPIRING` advisory.
+
+use rnats_testkit::jwt::{Operator, now, operator_config};
+use rnats_testkit::{Raw, ServerProcess};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_rnats-server"))
+}
+
+fn conf(tag: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rnats-skew-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let p = dir.join("server.conf");
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("http");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("req");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+fn wait_log(s: &ServerProcess, needle: &str) -> String {
+    for _ in 0..300 {
+        let log = s.log();
+        if log.contains(needle) {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    s.log()
+}
+
+#[test]
+fn an_issuer_clock_eight_seconds_ahead() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let base = operator_config(&op, &sys, &[&acc]);
+    let ahead = now() + 8;
+    let user = acc.user("early", json!({"iat": ahead, "nbf": ahead}));
+
+    // Defaults: refused, with the reason, the numbers and a hint in the log.
+    let c = conf("default", &base);
+    let s = ServerProcess::start(bin(), &["-c", c.to_str().expect("utf8"), "-m", "-1"])
+        .expect("starts");
+    let mut r = Raw::connect(s.port);
+    let info = r.read_info();
+    let nonce = rnats_testkit::jwt::nonce_of(&info);
+    r.send(format!("{}PING\r\n", user.connect_line(&nonce)).as_bytes());
+    let (out, _) = r.read_for(Duration::from_secs(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "-ERR 'Authorization Violation'\r\n",
+        "the wire stays the reference's"
+    );
+    let log = wait_log(&s, "reason=not_yet_valid");
+    let line = log
+        .lines()
+        .find(|l| l.contains("reason=not_yet_valid"))
+        .unwrap_or_else(|| panic!("no reason line: {log}"));
+    assert!(line.contains("[INF]"), "{line}");
+    assert!(
+        line.contains(&format!("user={}", user.kp.public_key())),
+        "{line}"
+    );
+    assert!(line.contains(&format!("account={}", acc.key())), "{line}");
+    assert!(line.contains("clock_skew.nbf 5s"), "{line}");
+    assert!(
+        line.contains("hint: token not yet valid for") && line.contains("issuer's clock is ahead"),
+        "{line}"
+    );
+    assert!(!line.contains(&user.jwt), "never the whole JWT: {line}");
+    let metrics = http_get(s.http_port.expect("monitor"), "/metrics");
+    assert!(
+        metrics.contains("rnats_auth_rejections_total{reason=\"not_yet_valid\"} 1"),
+        "{metrics}"
+    );
+
+    // 10 s of nbf leeway: accepted, and the age histogram shows the negative age.
+    let c = conf("leeway", &format!("{base}\nclock_skew {{ nbf: 10s }}\n"));
+    let s = ServerProcess::start(bin(), &["-c", c.to_str().expect("utf8"), "-m", "-1"])
+        .expect("starts");
+    let mut r = Raw::connect(s.port);
+    let info = r.read_info();
+    let nonce = rnats_testkit::jwt::nonce_of(&info);
+    r.send(format!("{}PING\r\n", user.connect_line(&nonce)).as_bytes());
+    r.read_until(b"PONG\r\n", Duration::from_secs(3))
+        .expect("accepted with 10s of nbf leeway");
+    let metrics = http_get(s.http_port.expect("monitor"), "/metrics");
+    let bucket = |le: &str| -> f64 {
+        let key = format!("rnats_jwt_age_at_verify_seconds_bucket{{le=\"{le}\",kind=\"user\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no bucket {le}: {metrics}"))
+    };
+    assert_eq!(bucket("-10.0"), 0.0, "{metrics}");
+    assert_eq!(bucket("-5.0"), 1.0, "an age of about -8s: {metrics}");
+    let min: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("rnats_jwt_min_age_at_verify_seconds "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no min age: {metrics}"));
+    assert!((-9.0..=-6.0).contains(&min), "min age {min}");
+    // The exposition is well-formed Prometheus text.
+    let lines = metrics.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("parses");
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "rnats_connections"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn leeway_above_the_cap_fails_the_config_test() {
+    let c = conf("cap", "clock_skew { exp: 45s }\n");
+    let out = std::process::Command::new(bin())
+        .args(["-t", "-c", c.to_str().expect("utf8")])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.conf:1:"), "{err}");
+    assert!(
+        err.contains("clock_skew.exp of 45s is above the limit of 30s"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_user_about_to_expire_raises_the_expiring_advisory() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let acc = op.account("ACC", json!({}));
+    let c = conf("expiring", &operator_config(&op, &sys, &[&acc]));
+    let s = ServerProcess::start(bin(), &["-c", c.to_str().expect("utf8"), "-m", "-1"])
+        .expect("starts");
+    // A system-account listener.
+    let admin = sys.user("admin", json!({}));
+    let mut w = Raw::connect(s.port);
+    let nonce = rnats_testkit::jwt::nonce_of(&w.read_info());
+    w.send(
+        format!(
+            "{}SUB $SYS.ACCOUNT.*.CLIENT.AUTH.EXPIRING 1\r\nPING\r\n",
+            admin.connect_line(&nonce)
+        )
+        .as_bytes(),
+    );
+    w.read_until(b"PONG\r\n", Duration::from_secs(3))
+        .expect("listener");
+    // 60 s of life, 20 s left: inside max(30s, 10%) at once.
+    let t = now();
+    let user = acc.user("short", json!({"iat": t - 40, "exp": t + 20}));
+    let mut r = Raw::connect(s.port);
+    let nonce = rnats_testkit::jwt::nonce_of(&r.read_info());
+    r.send(format!("{}PING\r\n", user.connect_line(&nonce)).as_bytes());
+    r.read_until(b"PONG\r\n", Duration::from_secs(3))
+        .expect("accepted");
+    let got = w
+        .read_until(b"lifetime_secs\":60}", Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("no advisory: {}", String::from_utf8_lossy(&e)));
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.contains(&format!(
+            "MSG $SYS.ACCOUNT.{}.CLIENT.AUTH.EXPIRING 1 ",
+            acc.key()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("io.rnats.server.advisory.v1.client_auth_expiring"),
+        "{text}"
+    );
+    let metrics = http_get(s.http_port.expect("monitor"), "/metrics");
+    assert!(
+        metrics.contains("rnats_connections_expiring_soon 1"),
+        "{metrics}"
+    );
+    // Closing the connection takes it out of the gauge.
+    r.close();
+    let mut last = String::new();
+    for _ in 0..300 {
+        last = http_get(s.http_port.expect("monitor"), "/metrics");
+        if last.contains("rnats_connections_expiring_soon 0") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(last.contains("rnats_connections_expiring_soon 0"), "{last}");
+}
