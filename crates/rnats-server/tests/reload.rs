@@ -143,3 +143,59 @@ async fn reload_reauthorizes_live_clients() {
     s.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CONNECT as `user` and report the first answer line (`PONG` or the `-ERR`).
+async fn jwt_login(s: &Server, user: &rnats_testkit::jwt::User) -> String {
+    use tokio::io::AsyncWriteExt;
+    let mut c = tokio::net::TcpStream::connect(s.client_addr)
+        .await
+        .expect("connect");
+    let mut buf = vec![0u8; 8192];
+    let n = c.read(&mut buf).await.expect("info");
+    let nonce = rnats_testkit::jwt::nonce_of(&buf[..n]);
+    c.write_all(format!("{}PING\r\n", user.connect_line(&nonce)).as_bytes())
+        .await
+        .expect("w");
+    let (got, _) = read_until(&mut c, "\r\n").await;
+    got
+}
+
+#[tokio::test]
+async fn reload_changes_the_clock_skew_policy() {
+    use rnats_testkit::jwt::{Operator, now, operator_config};
+    let op = Operator::new("OP", serde_json::json!({}));
+    let sys = op.account("SYS", serde_json::json!({}));
+    let acc = op.account("ACC", serde_json::json!({}));
+    let base = format!(
+        "host: 127.0.0.1\nport: -1\n{}",
+        operator_config(&op, &sys, &[&acc])
+    );
+    let dir = std::env::temp_dir().join(format!("rnats-reload-skew-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("r.conf");
+    std::fs::write(&conf, format!("{base}\nclock_skew: 0s\n")).expect("w");
+    let mut o = Options::default();
+    config::load_file(&conf, &mut o).expect("load");
+    let t = now();
+    let clock = std::sync::Arc::new(rnats_auth::ManualClock::at_unix(t as u64));
+    let s = Server::start_with_clock(o, clock).await.expect("start");
+    let early = acc.user("early", serde_json::json!({"nbf": t + 3}));
+    assert_eq!(
+        jwt_login(&s, &early).await,
+        "-ERR 'Authorization Violation'\r\n"
+    );
+    std::fs::write(&conf, format!("{base}\nclock_skew {{ nbf: 5s }}\n")).expect("w");
+    let changes = try_reload(&s).expect("reload");
+    assert!(
+        changes.iter().any(|c| c.starts_with("clock_skew")),
+        "{changes:?}"
+    );
+    assert!(jwt_login(&s, &early).await.starts_with("PONG"));
+    // Above the cap: refused, the old policy stays.
+    std::fs::write(&conf, format!("{base}\nclock_skew: 40s\n")).expect("w");
+    let err = try_reload(&s).expect_err("cap");
+    assert!(err.to_string().contains("above the limit of 30s"), "{err}");
+    assert_eq!(s.opts().clock_skew.nbf_leeway.as_secs(), 5);
+    s.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
