@@ -86,14 +86,21 @@ struct MsgBytes {
     bytes: u64,
 }
 
+/// The fields every client advisory starts with.
 #[derive(Serialize)]
-struct Event<'a> {
+struct Head<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     id: String,
     timestamp: String,
     server: ServerInfo<'a>,
     client: ClientInfo,
+}
+
+#[derive(Serialize)]
+struct Event<'a> {
+    #[serde(flatten)]
+    head: Head<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sent: Option<MsgBytes>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,6 +193,22 @@ impl Server {
         dl.flush(&self.stats);
     }
 
+    fn head<'a>(
+        &'a self,
+        kind: &'static str,
+        client: ClientInfo,
+        opts: &'a crate::Options,
+        now: SystemTime,
+    ) -> Head<'a> {
+        Head {
+            kind,
+            id: event_id(),
+            timestamp: rfc3339_nano(now),
+            server: self.server_info(opts, now),
+            client,
+        }
+    }
+
     fn server_info<'a>(&'a self, opts: &'a crate::Options, now: SystemTime) -> ServerInfo<'a> {
         ServerInfo {
             name: &self.name,
@@ -253,11 +276,7 @@ impl Server {
             None => (None, None, None),
         };
         let e = Event {
-            kind,
-            id: event_id(),
-            timestamp: rfc3339_nano(now),
-            server: self.server_info(opts, now),
-            client,
+            head: self.head(kind, client, opts, now),
             sent,
             received,
             reason,
@@ -313,12 +332,8 @@ const EXPIRING_TYPE: &str = "io.rnats.server.advisory.v1.client_auth_expiring";
 /// rnats' advisory before a connection's user JWT expires.
 #[derive(Serialize)]
 struct ExpiringEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    id: String,
-    timestamp: String,
-    server: ServerInfo<'a>,
-    client: ClientInfo,
+    #[serde(flatten)]
+    head: Head<'a>,
     /// When the connection will be cut (the JWT's `exp` plus any `clock_skew.exp`).
     expires: String,
     expires_in_secs: u64,
@@ -339,11 +354,7 @@ impl Server {
             let o = s.opts();
             let now = s.clock.now();
             let e = ExpiringEvent {
-                kind: EXPIRING_TYPE,
-                id: event_id(),
-                timestamp: rfc3339_nano(now),
-                server: s.server_info(&o, now),
-                client: client_info(c, None, false),
+                head: s.head(EXPIRING_TYPE, client_info(c, None, false), &o, now),
                 expires: rfc3339_nano(deadline),
                 expires_in_secs: deadline.duration_since(now).unwrap_or_default().as_secs(),
                 lifetime_secs: lifetime.as_secs(),

@@ -224,36 +224,40 @@ pub fn render(s: &crate::server::Server) -> String {
         "Client connections open now",
         gauge(s.num_clients() as i64),
     );
-    r.register(
-        "rnats_connections_accepted",
-        "Client connections accepted since start",
-        counter(st.total_connections.load(Ordering::Relaxed)),
-    );
-    r.register(
-        "rnats_in_msgs",
-        "Messages received from clients",
-        counter(st.in_msgs.load(Ordering::Relaxed)),
-    );
-    r.register(
-        "rnats_in_bytes",
-        "Payload bytes received from clients",
-        counter(st.in_bytes.load(Ordering::Relaxed)),
-    );
-    r.register(
-        "rnats_out_msgs",
-        "Messages delivered to clients",
-        counter(st.out_msgs.load(Ordering::Relaxed)),
-    );
-    r.register(
-        "rnats_out_bytes",
-        "Payload bytes delivered to clients",
-        counter(st.out_bytes.load(Ordering::Relaxed)),
-    );
-    r.register(
-        "rnats_slow_consumers",
-        "Connections cut as slow consumers",
-        counter(st.slow_consumers.load(Ordering::Relaxed)),
-    );
+    for (name, help, v) in [
+        (
+            "rnats_connections_accepted",
+            "Client connections accepted since start",
+            &st.total_connections,
+        ),
+        (
+            "rnats_in_msgs",
+            "Messages received from clients",
+            &st.in_msgs,
+        ),
+        (
+            "rnats_in_bytes",
+            "Payload bytes received from clients",
+            &st.in_bytes,
+        ),
+        (
+            "rnats_out_msgs",
+            "Messages delivered to clients",
+            &st.out_msgs,
+        ),
+        (
+            "rnats_out_bytes",
+            "Payload bytes delivered to clients",
+            &st.out_bytes,
+        ),
+        (
+            "rnats_slow_consumers",
+            "Connections cut as slow consumers",
+            &st.slow_consumers,
+        ),
+    ] {
+        r.register(name, help, counter(v.load(Ordering::Relaxed)));
+    }
     st.auth.register(&mut r, now);
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &r).is_err() {

@@ -47,6 +47,18 @@ fn wait_log(s: &ServerProcess, needle: &str) -> String {
     s.log()
 }
 
+fn serve(conf: &Path) -> ServerProcess {
+    ServerProcess::start(bin(), &["-c", conf.to_str().expect("utf8"), "-m", "-1"]).expect("starts")
+}
+
+/// CONNECT as `user`, then `then` and a PING, in one write.
+fn login(s: &ServerProcess, user: &rnats_testkit::jwt::User, then: &str) -> Raw {
+    let mut r = Raw::connect(s.port);
+    let nonce = rnats_testkit::jwt::nonce_of(&r.read_info());
+    r.send(format!("{}{then}PING\r\n", user.connect_line(&nonce)).as_bytes());
+    r
+}
+
 #[test]
 fn an_issuer_clock_eight_seconds_ahead() {
     let op = Operator::new("OP", json!({}));
@@ -57,13 +69,8 @@ fn an_issuer_clock_eight_seconds_ahead() {
     let user = acc.user("early", json!({"iat": ahead, "nbf": ahead}));
 
     // Defaults: refused, with the reason, the numbers and a hint in the log.
-    let c = conf("default", &base);
-    let s = ServerProcess::start(bin(), &["-c", c.to_str().expect("utf8"), "-m", "-1"])
-        .expect("starts");
-    let mut r = Raw::connect(s.port);
-    let info = r.read_info();
-    let nonce = rnats_testkit::jwt::nonce_of(&info);
-    r.send(format!("{}PING\r\n", user.connect_line(&nonce)).as_bytes());
+    let s = serve(&conf("default", &base));
+    let mut r = login(&s, &user, "");
     let (out, _) = r.read_for(Duration::from_secs(2));
     assert_eq!(
         String::from_utf8_lossy(&out),
@@ -94,13 +101,11 @@ fn an_issuer_clock_eight_seconds_ahead() {
     );
 
     // 10 s of nbf leeway: accepted, and the age histogram shows the negative age.
-    let c = conf("leeway", &format!("{base}\nclock_skew {{ nbf: 10s }}\n"));
-    let s = ServerProcess::start(bin(), &["-c", c.to_str().expect("utf8"), "-m", "-1"])
-        .expect("starts");
-    let mut r = Raw::connect(s.port);
-    let info = r.read_info();
-    let nonce = rnats_testkit::jwt::nonce_of(&info);
-    r.send(format!("{}PING\r\n", user.connect_line(&nonce)).as_bytes());
+    let s = serve(&conf(
+        "leeway",
+        &format!("{base}\nclock_skew {{ nbf: 10s }}\n"),
+    ));
+    let mut r = login(&s, &user, "");
     r.read_until(b"PONG\r\n", Duration::from_secs(3))
         .expect("accepted with 10s of nbf leeway");
     let metrics = http_get(s.http_port.expect("monitor"), "/metrics");
@@ -153,28 +158,16 @@ fn a_user_about_to_expire_raises_the_expiring_advisory() {
     let op = Operator::new("OP", json!({}));
     let sys = op.account("SYS", json!({}));
     let acc = op.account("ACC", json!({}));
-    let c = conf("expiring", &operator_config(&op, &sys, &[&acc]));
-    let s = ServerProcess::start(bin(), &["-c", c.to_str().expect("utf8"), "-m", "-1"])
-        .expect("starts");
+    let s = serve(&conf("expiring", &operator_config(&op, &sys, &[&acc])));
     // A system-account listener.
     let admin = sys.user("admin", json!({}));
-    let mut w = Raw::connect(s.port);
-    let nonce = rnats_testkit::jwt::nonce_of(&w.read_info());
-    w.send(
-        format!(
-            "{}SUB $SYS.ACCOUNT.*.CLIENT.AUTH.EXPIRING 1\r\nPING\r\n",
-            admin.connect_line(&nonce)
-        )
-        .as_bytes(),
-    );
+    let mut w = login(&s, &admin, "SUB $SYS.ACCOUNT.*.CLIENT.AUTH.EXPIRING 1\r\n");
     w.read_until(b"PONG\r\n", Duration::from_secs(3))
         .expect("listener");
     // 60 s of life, 20 s left: inside max(30s, 10%) at once.
     let t = now();
     let user = acc.user("short", json!({"iat": t - 40, "exp": t + 20}));
-    let mut r = Raw::connect(s.port);
-    let nonce = rnats_testkit::jwt::nonce_of(&r.read_info());
-    r.send(format!("{}PING\r\n", user.connect_line(&nonce)).as_bytes());
+    let mut r = login(&s, &user, "");
     r.read_until(b"PONG\r\n", Duration::from_secs(3))
         .expect("accepted");
     let got = w

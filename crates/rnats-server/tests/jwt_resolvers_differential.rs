@@ -155,16 +155,7 @@ fn directory_resolver_matches_the_reference() {
         conf
     };
     let (c1, c2) = (conf_for("ours"), conf_for("theirs"));
-    let ours = ServerProcess::start(
-        Path::new(env!("CARGO_BIN_EXE_rnats-server")),
-        &["-c", c1.to_str().expect("utf8")],
-    )
-    .expect("rnats starts");
-    let theirs = ServerProcess::start(
-        &reference_server_path(),
-        &["-c", c2.to_str().expect("utf8")],
-    )
-    .expect("ref starts");
+    let (ours, theirs) = start_files(&c1, &c2);
     let a = dir_resolver_scenario(ours.port, &sys_user, &acc.jwt, &acc.key(), &user, &older);
     let b = dir_resolver_scenario(theirs.port, &sys_user, &acc.jwt, &acc.key(), &user, &older);
     assert!(a.contains("jwt updated"), "{a}");

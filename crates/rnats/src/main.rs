@@ -17,33 +17,49 @@ struct Cli {
     cmd: Cmd,
 }
 
+#[derive(clap::Args)]
+struct ExplainArgs {
+    /// The server's configuration file.
+    #[arg(long, short = 'c')]
+    config: PathBuf,
+    /// A .creds file (user JWT and seed).
+    #[arg(long)]
+    creds: Option<PathBuf>,
+    /// A file holding the user JWT (raw or decorated); overrides the creds' JWT.
+    #[arg(long)]
+    jwt: Option<PathBuf>,
+    /// A file holding the user's nkey seed (SU…).
+    #[arg(long)]
+    nkey_seed: Option<PathBuf>,
+    /// Judge at this instant (RFC 3339) instead of this machine's clock.
+    #[arg(long)]
+    at: Option<String>,
+    /// The client's address, for `src` restrictions.
+    #[arg(long, default_value = "127.0.0.1")]
+    src: std::net::IpAddr,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ExplainArgs {
+    fn request(&self) -> Result<Request, String> {
+        Ok(Request {
+            config: self.config.clone(),
+            creds: self.creds.clone(),
+            jwt: self.jwt.clone(),
+            nkey_seed: self.nkey_seed.clone(),
+            at: self.at.as_deref().map(parse_at).transpose()?,
+            src: self.src,
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Explain offline why a credential would be accepted or rejected by a server.
     /// Exit status: 0 accepted, 1 rejected, 2 bad input.
-    Explain {
-        /// The server's configuration file.
-        #[arg(long, short = 'c')]
-        config: PathBuf,
-        /// A .creds file (user JWT and seed).
-        #[arg(long)]
-        creds: Option<PathBuf>,
-        /// A file holding the user JWT (raw or decorated); overrides the creds' JWT.
-        #[arg(long)]
-        jwt: Option<PathBuf>,
-        /// A file holding the user's nkey seed (SU…).
-        #[arg(long)]
-        nkey_seed: Option<PathBuf>,
-        /// Judge at this instant (RFC 3339) instead of this machine's clock.
-        #[arg(long)]
-        at: Option<String>,
-        /// The client's address, for `src` restrictions.
-        #[arg(long, default_value = "127.0.0.1")]
-        src: std::net::IpAddr,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Explain(ExplainArgs),
     /// Benchmark rnats-server against nats-server (not implemented yet).
     Bench,
 }
@@ -57,33 +73,17 @@ fn main() -> ExitCode {
         }
     };
     match cli.cmd {
-        Cmd::Explain {
-            config,
-            creds,
-            jwt,
-            nkey_seed,
-            at,
-            src,
-            json,
-        } => {
-            let at = match at.as_deref().map(parse_at).transpose() {
-                Ok(a) => a,
+        Cmd::Explain(args) => {
+            let req = match args.request() {
+                Ok(r) => r,
                 Err(e) => {
                     eprintln!("rnats explain: {e}");
                     return ExitCode::from(2);
                 }
             };
-            let req = Request {
-                config,
-                creds,
-                jwt,
-                nkey_seed,
-                at,
-                src,
-            };
             match explain(&req) {
                 Ok(r) => {
-                    if json {
+                    if args.json {
                         println!(
                             "{}",
                             serde_json::to_string_pretty(&r).unwrap_or_else(|_| "{}".into())

@@ -418,11 +418,25 @@ impl ClientShared {
         code: &'static str,
     ) {
         let wait = deadline.duration_since(now).unwrap_or_default();
-        let c = self.clone();
         let detail = format!(
             "deadline {} reached",
             rnats_auth::jwt::time::rfc3339(deadline)
         );
+        self.after(wait, move |c| {
+            tracing::debug!("{} - {text}", c.log_prefix());
+            crate::authlog::disconnected(c, code, &detail);
+            c.enqueue_err(text);
+            c.close(ClosedState::AuthenticationExpired);
+        });
+    }
+
+    /// Run `f` after `wait`, unless the connection closes first.
+    pub fn after(
+        self: &Arc<Self>,
+        wait: std::time::Duration,
+        f: impl FnOnce(&Arc<ClientShared>) + Send + 'static,
+    ) {
+        let c = self.clone();
         tokio::spawn(async move {
             let closed = c.closed_signal.notified();
             tokio::pin!(closed);
@@ -431,12 +445,7 @@ impl ClientShared {
                 return;
             }
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {
-                    tracing::debug!("{} - {text}", c.log_prefix());
-                    crate::authlog::disconnected(&c, code, &detail);
-                    c.enqueue_err(text);
-                    c.close(ClosedState::AuthenticationExpired);
-                }
+                _ = tokio::time::sleep(wait) => f(&c),
                 _ = closed => {}
             }
         });

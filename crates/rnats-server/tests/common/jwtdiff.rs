@@ -31,14 +31,19 @@ pub fn start_both(tag: &str, text: &str) -> (ServerProcess, ServerProcess) {
 pub fn start_with_extra(tag: &str, text: &str, extra: &str) -> (ServerProcess, ServerProcess) {
     let theirs_conf = conf_file(&format!("{tag}-ref"), text);
     let ours_conf = conf_file(&format!("{tag}-ours"), &format!("{text}\n{extra}\n"));
+    start_files(&ours_conf, &theirs_conf)
+}
+
+/// Start rnats-server on `ours` and the reference on `theirs` (two configuration files).
+pub fn start_files(ours: &Path, theirs: &Path) -> (ServerProcess, ServerProcess) {
     let ours = ServerProcess::start(
         Path::new(env!("CARGO_BIN_EXE_rnats-server")),
-        &["-c", ours_conf.to_str().expect("utf8")],
+        &["-c", ours.to_str().expect("utf8")],
     )
     .expect("rnats starts");
     let theirs = ServerProcess::start(
         &reference_server_path(),
-        &["-c", theirs_conf.to_str().expect("utf8")],
+        &["-c", theirs.to_str().expect("utf8")],
     )
     .expect("ref starts");
     (ours, theirs)

@@ -53,7 +53,7 @@ fn user_tokens() {
                     "timer armed from the same rule"
                 );
             } else {
-                assert_eq!(got.map(|_| ()).unwrap_err().code(), "expired");
+                assert_eq!(got.map(|_| ()).expect_err("rejected").code(), "expired");
             }
         }
         let nbf = NOW + 50;
@@ -221,7 +221,7 @@ fn future_iat_is_refused_or_reported() {
     let err = c
         .connect_with(&jwt, Some(&sig), unix(NOW), &leeway())
         .map(|_| ())
-        .unwrap_err();
+        .expect_err("rejected");
     assert_eq!(err.code(), "issued_in_future");
     let warn = TimePolicy {
         iat_future: IatPolicy::Warn,

@@ -201,27 +201,16 @@ impl Conn {
             .checked_sub(warning_window(lifetime))
             .unwrap_or(deadline);
         let wait = warn_at.duration_since(now).unwrap_or_default();
-        let (c, server) = (self.shared.clone(), Arc::clone(&self.server));
-        tokio::spawn(async move {
-            let closed = c.closed_signal.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
-            if c.is_closed() {
-                return;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {
-                    if !c.expiring_warned.swap(true, Ordering::AcqRel) {
-                        c.stats.auth.expiring(true);
-                        // The connection may have closed in between: its cleanup saw no flag.
-                        if c.is_closed() && c.expiring_warned.swap(false, Ordering::AcqRel) {
-                            c.stats.auth.expiring(false);
-                            return;
-                        }
-                        server.event_auth_expiring(&c, deadline, lifetime);
-                    }
+        let server = Arc::clone(&self.server);
+        self.shared.after(wait, move |c| {
+            if !c.expiring_warned.swap(true, Ordering::AcqRel) {
+                c.stats.auth.expiring(true);
+                // The connection may have closed in between: its cleanup saw no flag.
+                if c.is_closed() && c.expiring_warned.swap(false, Ordering::AcqRel) {
+                    c.stats.auth.expiring(false);
+                    return;
                 }
-                _ = closed => {}
+                server.event_auth_expiring(c, deadline, lifetime);
             }
         });
     }
