@@ -542,10 +542,10 @@ impl Server {
             match decision {
                 Err(r) => {
                     tracing::error!("{} - authentication error{}", c.log_prefix(), r.presented);
-                    tracing::debug!(
-                        "{} - authentication failure reason after reload: {}",
-                        c.log_prefix(),
-                        r.reason.code()
+                    crate::authlog::disconnected(
+                        &c,
+                        r.reason.code(),
+                        &format!("credentials no longer valid after reload: {}", r.reason),
                     );
                     c.enqueue_err(wire::ERR_AUTHORIZATION_VIOLATION);
                     c.close(ClosedState::AuthenticationViolation);

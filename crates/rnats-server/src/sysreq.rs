@@ -260,6 +260,11 @@ impl Server {
         mine.sort_by_key(|c| c.cid);
         if limit >= 0 && mine.len() as i64 > limit {
             for c in mine.split_off(limit as usize) {
+                crate::authlog::disconnected(
+                    &c,
+                    "max_account_connections",
+                    &format!("the account update lowered limits.conn to {limit}"),
+                );
                 c.enqueue_err(wire::ERR_MAX_ACCOUNT_CONNECTIONS);
                 c.close(ClosedState::MaxAccountConnectionsExceeded);
             }
@@ -287,12 +292,25 @@ impl Server {
                 continue;
             }
             if j.bearer && claims.nats.limits.disallow_bearer {
+                crate::authlog::disconnected(
+                    &c,
+                    "bearer_not_allowed",
+                    "the account update disallows bearer tokens",
+                );
                 c.enqueue_err(wire::ERR_AUTHORIZATION_VIOLATION);
                 c.close(ClosedState::AuthenticationViolation);
                 continue;
             }
             let own_key = j.issuer == claims.data.sub && !strict;
             if !own_key && claims.signing_key(&j.issuer).is_none() {
+                crate::authlog::disconnected(
+                    &c,
+                    "issuer_not_signing_key",
+                    &format!(
+                        "the account update removed signing key {} of this user",
+                        j.issuer
+                    ),
+                );
                 c.close(ClosedState::AuthenticationViolation);
                 continue;
             }
