@@ -23,7 +23,9 @@ use std::time::SystemTime;
 pub struct Trust {
     /// Keys that may sign account JWTs.
     pub keys: Vec<String>,
-    /// Operator identity keys whose signing must go through signing keys.
+    /// The signing keys of operators with `strict_signing_key_usage` (the reference's
+    /// `strictSigningKeyUsage`): an account issued by one of them may not sign users with its
+    /// own identity key, only with its signing keys.
     pub strict: Vec<String>,
     /// `resolver_pinned_accounts`: when not empty, only these accounts (and the system
     /// account, which the server adds) may have users.
@@ -60,7 +62,9 @@ impl Trust {
                 err,
             })?;
             if oc.nats.strict_signing_key_usage {
-                t.strict.push(oc.data.sub.clone());
+                // The identity key is not trusted, so every account of this operator is issued
+                // by one of its signing keys: those are what the strict rule keys on.
+                t.strict.extend(oc.nats.signing_keys.iter().cloned());
             } else {
                 t.keys.push(oc.data.sub.clone());
             }

@@ -403,3 +403,42 @@ fn lowering_the_connection_limit_matches_the_reference() {
     );
     assert_eq!(a, b);
 }
+
+/// `strict_signing_key_usage`: an account issued by the strict operator's signing key may sign
+/// users only with its own signing keys, not with its identity key (nats-server
+/// `strictSigningKeyUsage`: "User JWT issuer is not known").
+#[test]
+fn strict_signing_key_usage_matches_the_reference() {
+    use rnats_testkit::jwt::Account;
+    let osk = nkeys::KeyPair::new_operator();
+    let op = Operator::new(
+        "OP",
+        json!({"nats": {"signing_keys": [osk.public_key()], "strict_signing_key_usage": true}}),
+    );
+    let sys = Account::signed_by(&osk, "SYS", json!({}));
+    let acc = Account::signed_by(&osk, "ACC", json!({}));
+    let by_identity = acc.user("own", json!({}));
+    let by_signing_key = acc.user_via_signing_key("sk", json!({}));
+    let cases = [
+        Case {
+            name: "user signed by the account identity key",
+            connect: connect_as(&by_identity, None),
+            then: "",
+        },
+        Case {
+            name: "user signed by the account signing key",
+            connect: connect_as(&by_signing_key, None),
+            then: "",
+        },
+    ];
+    let (ours, theirs) = start_both("jwtstrict", &operator_config(&op, &sys, &[&acc]));
+    let got: Vec<(String, String)> = cases
+        .iter()
+        .map(|c| (run(ours.port, c), run(theirs.port, c)))
+        .collect();
+    assert!(got[0].0.contains("Authorization Violation"), "{got:?}");
+    assert!(got[1].0.contains("PONG"), "{got:?}");
+    for (c, (a, b)) in cases.iter().zip(&got) {
+        assert_eq!(a, b, "{}", c.name);
+    }
+}

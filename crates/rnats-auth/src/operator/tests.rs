@@ -335,15 +335,39 @@ fn scoped_signing_keys_apply_their_template() {
 
 #[test]
 fn strict_operators_and_untrusted_accounts() {
+    // A strict operator: only its signing key is trusted, and an account it issues may sign
+    // users only with the account's signing keys (nats-server `strictSigningKeyUsage`).
     let mut c = Chain::new(ok_account());
-    let jwt = c.user_jwt(json!({}), &c.acc);
+    let o = nkeys::KeyPair::new_operator();
+    let osk = nkeys::KeyPair::new_operator();
+    let op_jwt = encode(
+        claims(
+            "operator",
+            &o.public_key(),
+            "OP",
+            NOW - 100,
+            json!({"signing_keys": [osk.public_key()], "strict_signing_key_usage": true}),
+        ),
+        &o,
+    )
+    .expect("operator");
+    let (trust, _) =
+        Trust::from_operators(&[op_jwt], unix(NOW), &TimePolicy::default()).expect("trusted");
+    assert_eq!(trust.keys, [osk.public_key()]);
+    c.trust = trust;
+    c.op = osk;
+    c.set_account(ok_account());
     let sig = c.sig();
-    // Under a strict operator the account identity key may not sign users.
-    c.trust.strict.push(c.op.public_key());
+    let own = c.user_jwt(json!({}), &c.acc);
     assert!(matches!(
-        c.connect(&jwt, Some(&sig), NOW),
+        c.connect(&own, Some(&sig), NOW),
         Err(AuthFailure::IssuerNotSigningKey(_))
     ));
+    let by_sk = c.user_jwt(
+        json!({"nats": {"issuer_account": c.acc.public_key()}}),
+        &c.sk,
+    );
+    assert!(c.connect(&by_sk, Some(&sig), NOW).is_ok());
     // An account signed by an unknown operator does not verify.
     let rogue = nkeys::KeyPair::new_operator();
     let a = encode(
