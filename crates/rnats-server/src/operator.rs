@@ -295,17 +295,29 @@ impl OperatorState {
                 .iter()
                 .filter_map(|x| {
                     let kind = jwt_kind(&x.kind)?;
-                    Some(Export {
+                    let export = Export {
                         kind,
                         subject: x.subject.clone(),
                         accounts: x.token_req.then(Vec::new),
+                        account_pos: x.account_token_position,
                         response: ResponseType::parse(&x.response_type).unwrap_or_default(),
                         threshold: if x.response_threshold > 0 {
                             std::time::Duration::from_nanos(x.response_threshold as u64)
                         } else {
                             DEFAULT_THRESHOLD
                         },
-                    })
+                    };
+                    if !export.account_pos_valid() {
+                        // `setExportAuth`: the export is not added.
+                        tracing::debug!(
+                            "Error adding export {:?} to account [{}]: account_token_position {} is not a '*' token",
+                            x.subject,
+                            a.data.sub,
+                            x.account_token_position
+                        );
+                        return None;
+                    }
+                    Some(export)
                 })
                 .collect();
             cfg.exports.insert(a.data.sub.clone(), exports);

@@ -442,3 +442,105 @@ fn strict_signing_key_usage_matches_the_reference() {
         assert_eq!(a, b, "{}", c.name);
     }
 }
+
+/// `account_token_position`: an export `data.*.>` with position 2 gives each importer only the
+/// subjects whose second token is its own account key (`accounts.go checkAuth`); an import of
+/// another tenant's slice, or of the whole wildcard, is not authorized.
+#[test]
+fn account_token_position_matches_the_reference() {
+    use rnats_testkit::jwt::Account;
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let exporter = op.account(
+        "EXP",
+        json!({"nats": {"exports": [
+            {"name": "d", "subject": "data.*.>", "type": "stream", "account_token_position": 2},
+            {"name": "s", "subject": "svc.*.>", "type": "service", "account_token_position": 2,
+             "token_req": true},
+        ]}}),
+    );
+    // A position on a literal token makes the whole account JWT invalid (jwt `Export.Validate`).
+    let bad = op.account(
+        "BAD",
+        json!({"nats": {"exports": [
+            {"name": "bad", "subject": "bad.x.>", "type": "stream", "account_token_position": 2},
+        ]}}),
+    );
+    let bad_user = bad.user("b", json!({}));
+    let e = exporter.key();
+    // The importers' subjects name account keys, so each is minted, then re-issued with them.
+    let with_imports = |name: &str, imports: &dyn Fn(&str) -> serde_json::Value| {
+        let a = op.account(name, json!({}));
+        let jwt = a.reissue(
+            &op.kp,
+            name,
+            json!({"nats": {"imports": imports(&a.key())}}),
+        );
+        Account {
+            kp: nkeys::KeyPair::from_seed(&a.kp.seed().expect("seed")).expect("kp"),
+            signing: nkeys::KeyPair::from_seed(&a.signing.seed().expect("seed")).expect("kp"),
+            jwt,
+        }
+    };
+    let victim = with_imports("VICTIM", &|me| {
+        json!([
+            {"name": "d", "subject": format!("data.{me}.>"), "account": e, "type": "stream"},
+            {"name": "s", "subject": format!("svc.{me}.>"), "account": e, "type": "service"},
+        ])
+    });
+    let v = victim.key();
+    let thief = with_imports("THIEF", &|_| {
+        json!([
+            {"name": "d", "subject": format!("data.{v}.>"), "account": e, "type": "stream"},
+            {"name": "w", "subject": "data.*.>", "account": e, "type": "stream"},
+            {"name": "s", "subject": format!("svc.{v}.>"), "account": e, "type": "service"},
+        ])
+    });
+    let exp_user = exporter.user("e", json!({}));
+    let victim_user = victim.user("v", json!({}));
+    let thief_user = thief.user("t", json!({}));
+    let scenario = |port: u16| {
+        let mut x = login(port, &exp_user);
+        let mut vc = login(port, &victim_user);
+        let mut tc = login(port, &thief_user);
+        x.send(b"SUB svc.> 1\r\n");
+        x.sync();
+        for c in [&mut vc, &mut tc] {
+            c.send(b"SUB data.> 1\r\n");
+            c.sync();
+        }
+        x.send(format!("PUB data.{v}.x 1\r\nd\r\n").as_bytes());
+        x.sync();
+        let mut log = format!("victim got: {}\n", text(vc.sync()));
+        log += &format!("thief got: {}\n", text(tc.sync()));
+        vc.send(format!("PUB svc.{v}.q 2\r\nvq\r\n").as_bytes());
+        vc.sync();
+        tc.send(format!("PUB svc.{v}.q 2\r\ntq\r\n").as_bytes());
+        tc.sync();
+        // Subjects and payloads only: the request-info header carries a measured rtt.
+        let got = text(x.sync());
+        let got: Vec<&str> = got
+            .split("\r\n")
+            .filter_map(|l| match l.split(' ').collect::<Vec<_>>()[..] {
+                ["HMSG" | "MSG", subject, ..] => Some(subject),
+                [payload] if payload.ends_with('q') => Some(payload),
+                _ => None,
+            })
+            .collect();
+        log += &format!("exporter got: {got:?}\n");
+        let bad_case = Case {
+            name: "bad position",
+            connect: connect_as(&bad_user, None),
+            then: "",
+        };
+        log += &format!("bad account: {}\n", run(port, &bad_case));
+        log
+    };
+    let (ours, theirs) = start_both(
+        "jwtpos",
+        &operator_config(&op, &sys, &[&exporter, &victim, &thief, &bad]),
+    );
+    let (a, b) = (scenario(ours.port), scenario(theirs.port));
+    assert!(a.contains("vq") && !a.contains("tq"), "{a}");
+    assert_eq!(a, b);
+}
