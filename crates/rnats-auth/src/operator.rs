@@ -507,14 +507,18 @@ pub fn default_permissions(p: &JwtPermissions) -> Option<Permissions> {
 #[cfg(test)]
 mod tests;
 
-/// Whether an activation token lets `importer` import `subject` from `exporter`: signed by the
-/// exporter (or one of its signing keys, naming it in `issuer_account`), issued to `importer`,
-/// covering the subject, valid now, and not revoked by the export's `revocations`.
+/// Whether an activation token lets `importer` import `subject` (an import of type `kind`,
+/// `stream` or `service`) from `exporter`: signed by the exporter (or one of its signing keys,
+/// naming it in `issuer_account`), issued to `importer`, for the same import type, covering the
+/// subject, valid now, and not revoked by the export's `revocations` (the importer's entry or
+/// `"*"`, as `accounts.go isRevoked`).
+#[allow(clippy::too_many_arguments)]
 pub fn activation_valid(
     token: &str,
     exporter: &AccountClaims,
     export_revocations: &std::collections::BTreeMap<String, i64>,
     importer: &str,
+    kind: &str,
     subject: &str,
     now: SystemTime,
     policy: &TimePolicy,
@@ -536,12 +540,12 @@ pub fn activation_valid(
         || (field("issuer_account") == exporter.data.sub
             && exporter.signing_key(&data.iss).is_some());
     let granted = field("subject");
+    let revoked = |key: &str| export_revocations.get(key).is_some_and(|&t| t >= data.iat);
     issuer_ok
         && data.sub == importer
+        && field("kind") == kind
         && rnats_proto::subject::is_subset(subject.as_bytes(), granted.as_bytes())
         && check(&data, now, policy).is_ok()
-        && export_revocations
-            .get(importer)
-            .or_else(|| export_revocations.get("*"))
-            .is_none_or(|&t| t < data.iat)
+        && !revoked(importer)
+        && !revoked("*")
 }

@@ -288,8 +288,12 @@ impl OperatorState {
         let by_key: FxHashMap<&str, &Arc<AccountClaims>> =
             all.iter().map(|a| (a.data.sub.as_str(), a)).collect();
         let mut cfg = LinkConfig::default();
+        // Each installed export's revocations, in the order of `cfg.exports` (exports of an
+        // unknown type are left out of both).
+        let mut revocations: FxHashMap<&str, Vec<&std::collections::BTreeMap<String, i64>>> =
+            FxHashMap::default();
         for a in &all {
-            let exports = a
+            let (exports, revs): (Vec<Export>, Vec<_>) = a
                 .nats
                 .exports
                 .iter()
@@ -317,10 +321,11 @@ impl OperatorState {
                         );
                         return None;
                     }
-                    Some(export)
+                    Some((export, &x.revocations))
                 })
-                .collect();
+                .unzip();
             cfg.exports.insert(a.data.sub.clone(), exports);
+            revocations.insert(a.data.sub.as_str(), revs);
         }
         for a in &all {
             let importer = a.data.sub.as_str();
@@ -372,7 +377,8 @@ impl OperatorState {
                 if !i.token.is_empty()
                     && let Some(xs) = cfg.exports.get_mut(&i.account)
                 {
-                    for (x, jx) in xs.iter_mut().zip(exporter.nats.exports.iter()) {
+                    let revs = revocations.get(i.account.as_str()).map(Vec::as_slice);
+                    for (x, revs) in xs.iter_mut().zip(revs.unwrap_or_default()) {
                         let covers = x.kind == kind
                             && rnats_proto::subject::is_subset(
                                 import.subject.as_bytes(),
@@ -383,8 +389,9 @@ impl OperatorState {
                             && activation_valid(
                                 &i.token,
                                 exporter,
-                                &jx.revocations,
+                                revs,
                                 importer,
+                                &i.kind,
                                 &import.subject,
                                 now,
                                 policy,
@@ -438,5 +445,70 @@ fn jwt_kind(s: &str) -> Option<Kind> {
         "stream" => Some(Kind::Stream),
         "service" => Some(Kind::Service),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rnats_auth::jwt::mint::{claims, encode};
+    use rnats_testkit::jwt::{Account, Operator, now, operator_config};
+    use serde_json::json;
+
+    fn state(conf: &str) -> OperatorState {
+        let map = rnats_conf::parse_str(conf).expect("parses");
+        let mut o = Options::default();
+        crate::config::apply_map(&map, &mut o).expect("valid");
+        OperatorState::new(&o, SystemTime::now())
+            .expect("starts")
+            .expect("operator mode")
+    }
+
+    /// An export of unknown type before a token-required one: the activation is checked
+    /// against the revocations of the export it is for, not of its neighbour in the JWT.
+    #[test]
+    fn activation_revocations_follow_their_export() {
+        let t = now();
+        let op = Operator::new("OP", json!({}));
+        let sys = op.account("SYS", json!({}));
+        let imp_kp = nkeys::KeyPair::new_account();
+        let imp_key = imp_kp.public_key();
+        let exporter = op.account(
+            "EXP",
+            json!({"nats": {"exports": [
+                {"name": "untyped", "subject": "x"},
+                {"name": "p", "subject": "svc", "type": "service", "token_req": true,
+                 "revocations": {imp_key.clone(): t}},
+            ]}}),
+        );
+        let token = encode(
+            claims(
+                "activation",
+                &imp_key,
+                "act",
+                t - 100,
+                json!({"subject": "svc", "kind": "service"}),
+            ),
+            &exporter.kp,
+        )
+        .expect("activation");
+        let mut c = claims(
+            "account",
+            &imp_key,
+            "IMP",
+            t,
+            json!({"imports": [{"name": "p", "subject": "svc", "account": exporter.key(),
+                                "type": "service", "token": token}]}),
+        );
+        c["nats"]["signing_keys"] = json!([]);
+        let importer = Account {
+            jwt: encode(c, &op.kp).expect("importer"),
+            kp: imp_kp,
+            signing: nkeys::KeyPair::new_account(),
+        };
+        let st = state(&operator_config(&op, &sys, &[&exporter, &importer]));
+        let links = st.links(SystemTime::now(), &TimePolicy::default());
+        let imports = links.imports.get(&imp_key).map(Vec::len).unwrap_or(0);
+        assert_eq!(imports, 0, "a revoked activation admits no import");
     }
 }

@@ -544,3 +544,108 @@ fn account_token_position_matches_the_reference() {
     assert!(a.contains("vq") && !a.contains("tq"), "{a}");
     assert_eq!(a, b);
 }
+
+/// The subjects and payloads a connection received (request-info headers carry a measured rtt).
+fn subjects_and_payloads(got: &str) -> Vec<String> {
+    got.split("\r\n")
+        .filter_map(|l| match l.split(' ').collect::<Vec<_>>()[..] {
+            ["HMSG" | "MSG", subject, ..] => Some(subject.to_string()),
+            [payload] if payload.starts_with("p-") => Some(payload.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Activation tokens: a `"*"` revocation counts even when the importer has its own older
+/// entry (`isRevoked`), and a token whose `kind` is not the import's type does not authorize
+/// the import (jwt `Import.Validate`).
+#[test]
+fn activation_revocations_and_kinds_match_the_reference() {
+    use rnats_auth::jwt::mint::{claims, encode};
+    use rnats_testkit::jwt::Account;
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let kps: Vec<nkeys::KeyPair> = (0..3).map(|_| nkeys::KeyPair::new_account()).collect();
+    let keys: Vec<String> = kps.iter().map(|k| k.public_key()).collect();
+    let t = now();
+    let exporter = op.account(
+        "EXP",
+        json!({"nats": {"exports": [
+            {"name": "a", "subject": "a.>", "type": "service", "token_req": true,
+             "revocations": {keys[0].clone(): t - 200, "*": t - 50}},
+            {"name": "b", "subject": "b.>", "type": "service", "token_req": true},
+        ]}}),
+    );
+    let token = |to: &str, subject: &str, kind: &str| {
+        encode(
+            claims(
+                "activation",
+                to,
+                "act",
+                t - 100,
+                json!({"subject": subject, "kind": kind}),
+            ),
+            &exporter.kp,
+        )
+        .expect("activation")
+    };
+    let e = exporter.key();
+    // (name, import subject, token kind)
+    let specs = [
+        ("REVOKED", "a.>", "service"),
+        ("WRONGKIND", "b.>", "stream"),
+        ("OK", "b.>", "service"),
+    ];
+    let importers: Vec<Account> = kps
+        .into_iter()
+        .zip(specs)
+        .map(|(kp, (name, subject, kind))| {
+            let mut c = claims(
+                "account",
+                &kp.public_key(),
+                name,
+                t,
+                json!({
+                    "limits": {"subs": -1, "payload": -1, "conn": -1, "data": -1, "imports": -1, "exports": -1},
+                    "imports": [{"name": "i", "subject": subject, "account": e, "type": "service",
+                                 "token": token(&kp.public_key(), subject, kind)}],
+                }),
+            );
+            c["nats"]["signing_keys"] = json!([]);
+            let jwt = encode(c, &op.kp).expect("importer");
+            Account { kp, signing: nkeys::KeyPair::new_account(), jwt }
+        })
+        .collect();
+    let exp_user = exporter.user("e", json!({}));
+    let users: Vec<User> = importers.iter().map(|a| a.user("u", json!({}))).collect();
+    let scenario = |port: u16| {
+        let mut x = login(port, &exp_user);
+        x.send(b"SUB a.> 1\r\nSUB b.> 2\r\n");
+        x.sync();
+        let mut log = String::new();
+        for (u, (name, subject, _)) in users.iter().zip(specs) {
+            let then = format!(
+                "PUB {} 4\r\np-{}\r\n",
+                subject.replace('>', "q"),
+                &name[..2]
+            );
+            let case = Case {
+                name: "importer",
+                connect: connect_as(u, None),
+                then: Box::leak(then.into_boxed_str()),
+            };
+            log += &format!("{name}: {}\n", run(port, &case));
+        }
+        log += &format!(
+            "exporter got: {:?}\n",
+            subjects_and_payloads(&text(x.sync()))
+        );
+        log
+    };
+    let mut all: Vec<&Account> = vec![&exporter];
+    all.extend(importers.iter());
+    let (ours, theirs) = start_both("jwtact", &operator_config(&op, &sys, &all));
+    let (a, b) = (scenario(ours.port), scenario(theirs.port));
+    assert!(a.contains("p-OK"), "{a}");
+    assert_eq!(a, b);
+}

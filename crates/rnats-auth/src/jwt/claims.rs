@@ -383,6 +383,24 @@ impl AccountClaims {
                 v.push(issue);
             }
         }
+        for i in self.nats.imports.iter().filter(|i| !i.token.is_empty()) {
+            // jwt `Import.Validate`: the activation's import type must be the import's.
+            let Ok(act) = super::decode(&i.token, super::Kind::Activation) else {
+                continue;
+            };
+            let kind = act
+                .payload
+                .get("nats")
+                .and_then(|n| n.get("kind"))
+                .and_then(|k| k.as_str())
+                .unwrap_or_default();
+            if kind != i.kind {
+                v.push(format!(
+                    "mismatch between token import type {kind} and type of import {}",
+                    i.kind
+                ));
+            }
+        }
         v
     }
 

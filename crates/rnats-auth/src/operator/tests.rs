@@ -412,3 +412,79 @@ fn operators_outside_their_validity_are_refused() {
         Err(TrustError::Time { .. })
     ));
 }
+
+/// Activation tokens: both the importer's revocation entry and `"*"` count (`isRevoked`), and
+/// the token's `kind` must be the import's type.
+#[test]
+fn activation_revocations_and_kind() {
+    let op = nkeys::KeyPair::new_operator();
+    let exporter = nkeys::KeyPair::new_account();
+    let importer = nkeys::KeyPair::new_account().public_key();
+    let trust = Trust {
+        keys: vec![op.public_key()],
+        ..Trust::default()
+    };
+    let ex = trust
+        .verify_account(
+            &encode(
+                claims(
+                    "account",
+                    &exporter.public_key(),
+                    "EX",
+                    NOW - 500,
+                    json!({}),
+                ),
+                &op,
+            )
+            .expect("ex"),
+        )
+        .expect("verifies");
+    let token = |kind: &str| {
+        encode(
+            claims(
+                "activation",
+                &importer,
+                "a",
+                NOW - 100,
+                json!({"subject": "svc.>", "kind": kind}),
+            ),
+            &exporter,
+        )
+        .expect("act")
+    };
+    let valid = |token: &str, kind: &str, revs: &[(&str, i64)]| {
+        let revs = revs.iter().map(|(k, t)| (k.to_string(), *t)).collect();
+        activation_valid(
+            token,
+            &ex,
+            &revs,
+            &importer,
+            kind,
+            "svc.x",
+            unix(NOW),
+            &TimePolicy::default(),
+        )
+    };
+    let service = token("service");
+    assert!(valid(&service, "service", &[]));
+    // An older own entry does not hide a newer "*".
+    assert!(!valid(
+        &service,
+        "service",
+        &[(&importer, NOW - 200), ("*", NOW - 50)]
+    ));
+    assert!(!valid(
+        &service,
+        "service",
+        &[(&importer, NOW - 50), ("*", NOW - 200)]
+    ));
+    assert!(valid(
+        &service,
+        "service",
+        &[(&importer, NOW - 200), ("*", NOW - 150)]
+    ));
+    // The token's kind must be the import's.
+    assert!(!valid(&service, "stream", &[]));
+    assert!(!valid(&token("stream"), "service", &[]));
+    assert!(!valid(&token(""), "service", &[]));
+}
