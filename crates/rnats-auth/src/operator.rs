@@ -61,6 +61,12 @@ impl Trust {
                 name: oc.data.name.clone(),
                 err,
             })?;
+            // Every trusted key must be an operator public key (the reference refuses to
+            // start otherwise): an account key listed here would let that account issue
+            // trusted accounts.
+            if let Some(k) = oc.nats.signing_keys.iter().find(|k| !is_operator_key(k)) {
+                return Err(TrustError::BadKey(k.clone()));
+            }
             if oc.nats.strict_signing_key_usage {
                 // The identity key is not trusted, so every account of this operator is issued
                 // by one of its signing keys: those are what the strict rule keys on.
@@ -76,10 +82,8 @@ impl Trust {
 
     /// Trust from raw operator public keys (`trusted_keys`).
     pub fn from_keys(keys: &[String]) -> Result<Trust, TrustError> {
-        for k in keys {
-            if !k.starts_with('O') || nkeys::KeyPair::from_public_key(k).is_err() {
-                return Err(TrustError::BadKey(k.clone()));
-            }
+        if let Some(k) = keys.iter().find(|k| !is_operator_key(k)) {
+            return Err(TrustError::BadKey(k.clone()));
         }
         Ok(Trust {
             keys: keys.to_vec(),
@@ -104,6 +108,11 @@ impl Trust {
         }
         Ok(ac)
     }
+}
+
+/// `nkeys.IsValidPublicOperatorKey`.
+fn is_operator_key(k: &str) -> bool {
+    k.starts_with('O') && nkeys::KeyPair::from_public_key(k).is_ok()
 }
 
 /// Where account claims come from (a resolver).

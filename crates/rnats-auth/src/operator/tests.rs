@@ -488,3 +488,42 @@ fn activation_revocations_and_kind() {
     assert!(!valid(&token("stream"), "service", &[]));
     assert!(!valid(&token(""), "service", &[]));
 }
+
+/// An operator JWT whose `signing_keys` lists something other than an operator public key is
+/// refused (nats-server will not start: "trusted Keys ... are required to be a valid public
+/// operator nkey").
+#[test]
+fn operator_signing_keys_must_be_operator_keys() {
+    let o = nkeys::KeyPair::new_operator();
+    let jwt_with = |keys: Value| {
+        encode(
+            claims(
+                "operator",
+                &o.public_key(),
+                "OP",
+                NOW - 100,
+                json!({"signing_keys": keys}),
+            ),
+            &o,
+        )
+        .expect("o")
+    };
+    let account = nkeys::KeyPair::new_account().public_key();
+    for bad in [json!([account]), json!(["OBOGUS"]), json!([""])] {
+        assert!(
+            matches!(
+                Trust::from_operators(&[jwt_with(bad.clone())], unix(NOW), &TimePolicy::default()),
+                Err(TrustError::BadKey(_))
+            ),
+            "{bad}"
+        );
+    }
+    let good = nkeys::KeyPair::new_operator().public_key();
+    let (t, _) = Trust::from_operators(
+        &[jwt_with(json!([good]))],
+        unix(NOW),
+        &TimePolicy::default(),
+    )
+    .expect("trusted");
+    assert!(t.is_trusted(&good));
+}
