@@ -24,6 +24,9 @@ pub struct OperatorState {
     pub url: Option<String>,
     /// Directory resolver deletes: `None` (not allowed), `Some(hard)`.
     pub delete: Option<bool>,
+    /// Serialises claims updates (check `iat`, write, replace): two concurrent updates of one
+    /// account can then never leave the older JWT in place.
+    update: std::sync::Mutex<()>,
 }
 
 /// Why operator mode could not start.
@@ -131,6 +134,7 @@ impl OperatorState {
         }
         Ok(Some(OperatorState {
             trust,
+            update: std::sync::Mutex::new(()),
             accounts: RwLock::new(accounts),
             dir,
             delete: match &o.resolver {
@@ -189,6 +193,18 @@ impl OperatorState {
             return Ok(false);
         }
         std::fs::write(d.join(format!("{}.jwt", ac.data.sub)), jwt)?;
+        Ok(true)
+    }
+
+    /// A claims update (`CLAIMS.UPDATE`): with a directory resolver, store the JWT unless a
+    /// newer one (by `iat`) is stored; then replace the account's claims. The check, the write
+    /// and the replacement happen under one lock. Returns whether the claims were replaced.
+    pub fn update(&self, ac: &AccountClaims, jwt: &str) -> std::io::Result<bool> {
+        let _serial = self.update.lock().unwrap_or_else(|e| e.into_inner());
+        if self.dir.is_some() && !self.store(ac, jwt)? {
+            return Ok(false);
+        }
+        self.set_account(ac.clone());
         Ok(true)
     }
 
@@ -510,5 +526,52 @@ mod tests {
         let links = st.links(SystemTime::now(), &TimePolicy::default());
         let imports = links.imports.get(&imp_key).map(Vec::len).unwrap_or(0);
         assert_eq!(imports, 0, "a revoked activation admits no import");
+    }
+
+    /// Concurrent claims updates of one account: whatever the interleaving, the newest JWT
+    /// (by `iat`) is the one in memory and on disk.
+    #[test]
+    fn concurrent_updates_keep_the_newest_jwt() {
+        let op = Operator::new("OP", json!({}));
+        let sys = op.account("SYS", json!({}));
+        let acc = op.account("ACC", json!({}));
+        let dir = std::env::temp_dir().join(format!("rnats-upd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let conf = format!(
+            "operator: {}\nsystem_account: {}\nresolver: {{type: full, dir: {:?}}}\n",
+            op.jwt,
+            sys.key(),
+            dir.to_str().expect("utf8")
+        );
+        let st = state(&conf);
+        let base = now();
+        for round in 0..40 {
+            let iats: Vec<i64> = (0..8).map(|i| base + round * 100 + (i * 5) % 8).collect();
+            let jwts: Vec<(AccountClaims, String)> = iats
+                .iter()
+                .map(|&iat| {
+                    let jwt = encode(claims("account", &acc.key(), "ACC", iat, json!({})), &op.kp)
+                        .expect("account");
+                    (st.trust.verify_account(&jwt).expect("verifies"), jwt)
+                })
+                .collect();
+            let barrier = std::sync::Barrier::new(jwts.len());
+            std::thread::scope(|s| {
+                for (ac, jwt) in &jwts {
+                    let (st, barrier) = (&st, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        st.update(ac, jwt).expect("stored");
+                    });
+                }
+            });
+            let newest = iats.iter().max().copied().unwrap_or_default();
+            let in_memory = AccountSource::account(&st, &acc.key()).expect("known");
+            assert_eq!(in_memory.data.iat, newest, "round {round}: in memory");
+            let on_disk = st.stored_jwt(&acc.key()).expect("stored");
+            let on_disk = st.trust.verify_account(&on_disk).expect("verifies");
+            assert_eq!(on_disk.data.iat, newest, "round {round}: on disk");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
