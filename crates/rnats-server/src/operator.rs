@@ -152,9 +152,16 @@ impl OperatorState {
         }))
     }
 
-    /// Whether `key` must be fetched before a user of it can be checked (URL resolver).
+    /// Whether `key` must be fetched before a user of it can be checked (URL resolver). An
+    /// account outside `resolver_pinned_accounts` is refused before any lookup, as the
+    /// reference checks the pin list first (`auth.go`): it is never fetched.
     pub fn needs_fetch(&self, key: &str) -> bool {
-        self.url.is_some() && self.account(key).is_err()
+        self.url.is_some() && self.pin_allows(key) && self.account(key).is_err()
+    }
+
+    /// Whether the pin list (if any) admits account `key`.
+    fn pin_allows(&self, key: &str) -> bool {
+        self.trust.pinned.is_empty() || self.trust.pinned.iter().any(|k| k == key)
     }
 
     /// Fetch an account JWT from the URL resolver and keep it if it verifies.
@@ -162,7 +169,10 @@ impl OperatorState {
         let Some(base) = &self.url else {
             return;
         };
-        if !key.starts_with('A') || nkeys::KeyPair::from_public_key(key).is_err() {
+        if !key.starts_with('A')
+            || nkeys::KeyPair::from_public_key(key).is_err()
+            || !self.pin_allows(key)
+        {
             return;
         }
         match crate::urlresolver::get(&crate::urlresolver::account_url(base, key)).await {
@@ -573,5 +583,23 @@ mod tests {
             assert_eq!(on_disk.data.iat, newest, "round {round}: on disk");
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// URL resolver with `resolver_pinned_accounts`: an account outside the list is never
+    /// fetched (a CONNECT naming a random account costs no HTTP request).
+    #[test]
+    fn pinned_accounts_are_checked_before_a_fetch() {
+        let op = Operator::new("OP", json!({}));
+        let sys = op.account("SYS", json!({}));
+        let pinned = nkeys::KeyPair::new_account().public_key();
+        let other = nkeys::KeyPair::new_account().public_key();
+        let conf = format!(
+            "operator: {}\nsystem_account: {}\nresolver: URL(\"http://127.0.0.1:1/jwt/v1/accounts/\")\nresolver_pinned_accounts: [{pinned}]\n",
+            op.jwt,
+            sys.key()
+        );
+        let st = state(&conf);
+        assert!(st.needs_fetch(&pinned));
+        assert!(!st.needs_fetch(&other));
     }
 }
