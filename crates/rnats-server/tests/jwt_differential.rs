@@ -157,6 +157,9 @@ fn jwt_connect_matrix_matches_the_reference() {
     let tokyo_now_end = hhmmss(t + 9 * 3600 + 600);
     let window_start = hhmmss(t + 3600);
     let window_end = hhmmss(t + 7200);
+    // Windows that cross midnight (start after end): now in the after-midnight part, in the
+    // before-midnight part, and between end and start.
+    let overnight = |start: i64, end: i64| json!({"nats": {"times": [{"start": hhmmss(t + start), "end": hhmmss(t + end)}], "times_location": "UTC"}});
 
     let cases: Vec<Case> = vec![
         Case { name: "valid", connect: connect_as(&acc.user("ok", json!({})), None), then: "SUB a 1\r\nPUB a 1\r\nx\r\n" },
@@ -177,6 +180,9 @@ fn jwt_connect_matrix_matches_the_reference() {
         Case { name: "src outside", connect: connect_as(&acc.user("src", json!({"nats": {"src": "10.0.0.0/8"}})), None), then: "" },
         Case { name: "src inside", connect: connect_as(&acc.user("src2", json!({"nats": {"src": ["10.0.0.0/8", "127.0.0.1/32"]}})), None), then: "" },
         Case { name: "outside times", connect: connect_as(&acc.user("times", json!({"nats": {"times": [{"start": window_start, "end": window_end}], "times_location": "UTC"}})), None), then: "" },
+        Case { name: "overnight window, after midnight", connect: connect_as(&acc.user("on1", overnight(3600, 1800)), None), then: "" },
+        Case { name: "overnight window, before midnight", connect: connect_as(&acc.user("on2", overnight(-1800, -3600)), None), then: "" },
+        Case { name: "overnight window, outside", connect: connect_as(&acc.user("on3", overnight(3600, -3600)), None), then: "" },
         Case { name: "outside times in Tokyo", connect: connect_as(&acc.user("tk1", json!({"nats": {"times": [{"start": tokyo_start, "end": tokyo_end}], "times_location": "Asia/Tokyo"}})), None), then: "" },
         Case { name: "inside times in Tokyo", connect: connect_as(&acc.user("tk2", json!({"nats": {"times": [{"start": tokyo_now_start, "end": tokyo_now_end}], "times_location": "Asia/Tokyo"}})), None), then: "" },
         Case { name: "unknown time zone", connect: connect_as(&acc.user("tk3", json!({"nats": {"times": [{"start": "00:00:00", "end": "23:59:59"}], "times_location": "Mars/Base"}})), None), then: "" },
