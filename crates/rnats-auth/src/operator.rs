@@ -23,7 +23,9 @@ use std::time::SystemTime;
 pub struct Trust {
     /// Keys that may sign account JWTs.
     pub keys: Vec<String>,
-    /// Operator identity keys whose signing must go through signing keys.
+    /// The signing keys of operators with `strict_signing_key_usage` (the reference's
+    /// `strictSigningKeyUsage`): an account issued by one of them may not sign users with its
+    /// own identity key, only with its signing keys.
     pub strict: Vec<String>,
     /// `resolver_pinned_accounts`: when not empty, only these accounts (and the system
     /// account, which the server adds) may have users.
@@ -59,8 +61,16 @@ impl Trust {
                 name: oc.data.name.clone(),
                 err,
             })?;
+            // Every trusted key must be an operator public key (the reference refuses to
+            // start otherwise): an account key listed here would let that account issue
+            // trusted accounts.
+            if let Some(k) = oc.nats.signing_keys.iter().find(|k| !is_operator_key(k)) {
+                return Err(TrustError::BadKey(k.clone()));
+            }
             if oc.nats.strict_signing_key_usage {
-                t.strict.push(oc.data.sub.clone());
+                // The identity key is not trusted, so every account of this operator is issued
+                // by one of its signing keys: those are what the strict rule keys on.
+                t.strict.extend(oc.nats.signing_keys.iter().cloned());
             } else {
                 t.keys.push(oc.data.sub.clone());
             }
@@ -72,10 +82,8 @@ impl Trust {
 
     /// Trust from raw operator public keys (`trusted_keys`).
     pub fn from_keys(keys: &[String]) -> Result<Trust, TrustError> {
-        for k in keys {
-            if !k.starts_with('O') || nkeys::KeyPair::from_public_key(k).is_err() {
-                return Err(TrustError::BadKey(k.clone()));
-            }
+        if let Some(k) = keys.iter().find(|k| !is_operator_key(k)) {
+            return Err(TrustError::BadKey(k.clone()));
         }
         Ok(Trust {
             keys: keys.to_vec(),
@@ -100,6 +108,11 @@ impl Trust {
         }
         Ok(ac)
     }
+}
+
+/// `nkeys.IsValidPublicOperatorKey`.
+fn is_operator_key(k: &str) -> bool {
+    k.starts_with('O') && nkeys::KeyPair::from_public_key(k).is_ok()
 }
 
 /// Where account claims come from (a resolver).
@@ -512,14 +525,18 @@ pub fn default_permissions(p: &JwtPermissions) -> Option<Permissions> {
 #[cfg(test)]
 mod tests;
 
-/// Whether an activation token lets `importer` import `subject` from `exporter`: signed by the
-/// exporter (or one of its signing keys, naming it in `issuer_account`), issued to `importer`,
-/// covering the subject, valid now, and not revoked by the export's `revocations`.
+/// Whether an activation token lets `importer` import `subject` (an import of type `kind`,
+/// `stream` or `service`) from `exporter`: signed by the exporter (or one of its signing keys,
+/// naming it in `issuer_account`), issued to `importer`, for the same import type, covering the
+/// subject, valid now, and not revoked by the export's `revocations` (the importer's entry or
+/// `"*"`, as `accounts.go isRevoked`).
+#[allow(clippy::too_many_arguments)]
 pub fn activation_valid(
     token: &str,
     exporter: &AccountClaims,
     export_revocations: &std::collections::BTreeMap<String, i64>,
     importer: &str,
+    kind: &str,
     subject: &str,
     now: SystemTime,
     policy: &TimePolicy,
@@ -541,12 +558,12 @@ pub fn activation_valid(
         || (field("issuer_account") == exporter.data.sub
             && exporter.signing_key(&data.iss).is_some());
     let granted = field("subject");
+    let revoked = |key: &str| export_revocations.get(key).is_some_and(|&t| t >= data.iat);
     issuer_ok
         && data.sub == importer
+        && field("kind") == kind
         && rnats_proto::subject::is_subset(subject.as_bytes(), granted.as_bytes())
         && check(&data, now, policy).is_ok()
-        && export_revocations
-            .get(importer)
-            .or_else(|| export_revocations.get("*"))
-            .is_none_or(|&t| t < data.iat)
+        && !revoked(importer)
+        && !revoked("*")
 }

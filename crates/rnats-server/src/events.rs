@@ -113,18 +113,32 @@ struct Event<'a> {
     reason_code: Option<&'static str>,
 }
 
-/// Go's `time.RFC3339Nano` in UTC: nanoseconds with trailing zeros dropped.
+/// Go's `time.RFC3339Nano` in UTC: nanoseconds with trailing zeros dropped. Any `SystemTime`
+/// is accepted: dates past year 9999 (a far-future JWT `exp`) print with more year digits, as
+/// Go does, rather than panicking.
 pub fn rfc3339_nano(t: SystemTime) -> String {
-    let dt = time::OffsetDateTime::from(t);
-    let ns = dt.nanosecond();
+    let (secs, ns) = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
+        Err(e) => {
+            let d = e.duration();
+            let s = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            match d.subsec_nanos() {
+                0 => (-s, 0),
+                n => (-s - 1, 1_000_000_000 - n),
+            }
+        }
+    };
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
     let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
     );
     if ns == 0 {
         format!("{base}Z")
@@ -132,6 +146,21 @@ pub fn rfc3339_nano(t: SystemTime) -> String {
         let frac = format!("{ns:09}");
         format!("{base}.{}Z", frac.trim_end_matches('0'))
     }
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`), in i128 so no day count overflows.
+fn civil_from_days(days: i64) -> (i128, u32, u32) {
+    let z = i128::from(days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i128::from(m <= 2);
+    (y, m, d)
 }
 
 /// A 22-character id like the reference's NUID-based event ids.
@@ -377,5 +406,20 @@ mod tests {
         assert_eq!(rfc3339_nano(t), "2023-11-14T22:13:20Z");
         let t = UNIX_EPOCH + Duration::new(1_700_000_000, 1);
         assert_eq!(rfc3339_nano(t), "2023-11-14T22:13:20.000000001Z");
+        assert_eq!(rfc3339_nano(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH - Duration::new(1, 500_000_000);
+        assert_eq!(rfc3339_nano(t), "1969-12-31T23:59:58.5Z");
+        let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // a leap day
+        assert_eq!(rfc3339_nano(t), "2000-02-29T00:00:00Z");
+    }
+
+    /// Past year 9999 (an operator JWT with `"exp": 999999999999`): Go prints the longer year;
+    /// the formatter must not panic.
+    #[test]
+    fn far_future_times_do_not_panic() {
+        let t = UNIX_EPOCH + Duration::from_secs(999_999_999_999);
+        assert_eq!(rfc3339_nano(t), "33658-09-27T01:46:39Z");
+        let t = UNIX_EPOCH + Duration::from_secs(i64::MAX as u64);
+        assert!(!rfc3339_nano(t).is_empty());
     }
 }

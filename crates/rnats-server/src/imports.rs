@@ -65,8 +65,38 @@ pub struct Export {
     pub subject: String,
     /// Accounts allowed to import (`None`: public).
     pub accounts: Option<Vec<String>>,
+    /// `account_token_position` (1-based, 0: none): an import is admitted only if its subject's
+    /// token at this position is the importing account's name. When set it replaces the other
+    /// checks (`accounts.go checkAuth`).
+    pub account_pos: u64,
     pub response: ResponseType,
     pub threshold: Duration,
+}
+
+impl Export {
+    /// Whether `account_token_position` names a `*` token of the export subject
+    /// (`setExportAuth`); the reference refuses to add an export where it does not.
+    pub fn account_pos_valid(&self) -> bool {
+        self.account_pos == 0 || self.token_at_pos(&self.subject) == Some("*")
+    }
+
+    /// The token of `subject` at the export's `account_token_position`.
+    fn token_at_pos<'s>(&self, subject: &'s str) -> Option<&'s str> {
+        let i = usize::try_from(self.account_pos.checked_sub(1)?).ok()?;
+        subject.split('.').nth(i)
+    }
+
+    /// Whether `importer` may import `subject` (already known to be inside the export), as
+    /// the reference's `checkAuth` minus activation tokens, which the caller resolves into
+    /// `accounts`.
+    pub fn admits(&self, importer: &str, subject: &str) -> bool {
+        if self.account_pos > 0 {
+            return self.token_at_pos(subject) == Some(importer);
+        }
+        self.accounts
+            .as_ref()
+            .is_none_or(|a| a.iter().any(|n| n == importer))
+    }
 }
 
 /// An import from the configuration.

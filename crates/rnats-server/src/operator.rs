@@ -24,6 +24,9 @@ pub struct OperatorState {
     pub url: Option<String>,
     /// Directory resolver deletes: `None` (not allowed), `Some(hard)`.
     pub delete: Option<bool>,
+    /// Serialises claims updates (check `iat`, write, replace): two concurrent updates of one
+    /// account can then never leave the older JWT in place.
+    update: std::sync::Mutex<()>,
 }
 
 /// Why operator mode could not start.
@@ -147,6 +150,7 @@ impl OperatorState {
         }
         Ok(Some(OperatorState {
             trust,
+            update: std::sync::Mutex::new(()),
             accounts: RwLock::new(accounts),
             dir,
             delete: match &o.resolver {
@@ -164,9 +168,16 @@ impl OperatorState {
         }))
     }
 
-    /// Whether `key` must be fetched before a user of it can be checked (URL resolver).
+    /// Whether `key` must be fetched before a user of it can be checked (URL resolver). An
+    /// account outside `resolver_pinned_accounts` is refused before any lookup, as the
+    /// reference checks the pin list first (`auth.go`): it is never fetched.
     pub fn needs_fetch(&self, key: &str) -> bool {
-        self.url.is_some() && self.account(key).is_err()
+        self.url.is_some() && self.pin_allows(key) && self.account(key).is_err()
+    }
+
+    /// Whether the pin list (if any) admits account `key`.
+    fn pin_allows(&self, key: &str) -> bool {
+        self.trust.pinned.is_empty() || self.trust.pinned.iter().any(|k| k == key)
     }
 
     /// Fetch an account JWT from the URL resolver and keep it if it verifies.
@@ -174,7 +185,10 @@ impl OperatorState {
         let Some(base) = &self.url else {
             return;
         };
-        if !key.starts_with('A') || nkeys::KeyPair::from_public_key(key).is_err() {
+        if !key.starts_with('A')
+            || nkeys::KeyPair::from_public_key(key).is_err()
+            || !self.pin_allows(key)
+        {
             return;
         }
         match crate::urlresolver::get(&crate::urlresolver::account_url(base, key)).await {
@@ -205,6 +219,18 @@ impl OperatorState {
             return Ok(false);
         }
         std::fs::write(d.join(format!("{}.jwt", ac.data.sub)), jwt)?;
+        Ok(true)
+    }
+
+    /// A claims update (`CLAIMS.UPDATE`): with a directory resolver, store the JWT unless a
+    /// newer one (by `iat`) is stored; then replace the account's claims. The check, the write
+    /// and the replacement happen under one lock. Returns whether the claims were replaced.
+    pub fn update(&self, ac: &AccountClaims, jwt: &str) -> std::io::Result<bool> {
+        let _serial = self.update.lock().unwrap_or_else(|e| e.into_inner());
+        if self.dir.is_some() && !self.store(ac, jwt)? {
+            return Ok(false);
+        }
+        self.set_account(ac.clone());
         Ok(true)
     }
 
@@ -304,27 +330,44 @@ impl OperatorState {
         let by_key: FxHashMap<&str, &Arc<AccountClaims>> =
             all.iter().map(|a| (a.data.sub.as_str(), a)).collect();
         let mut cfg = LinkConfig::default();
+        // Each installed export's revocations, in the order of `cfg.exports` (exports of an
+        // unknown type are left out of both).
+        let mut revocations: FxHashMap<&str, Vec<&std::collections::BTreeMap<String, i64>>> =
+            FxHashMap::default();
         for a in &all {
-            let exports = a
+            let (exports, revs): (Vec<Export>, Vec<_>) = a
                 .nats
                 .exports
                 .iter()
                 .filter_map(|x| {
                     let kind = jwt_kind(&x.kind)?;
-                    Some(Export {
+                    let export = Export {
                         kind,
                         subject: x.subject.clone(),
                         accounts: x.token_req.then(Vec::new),
+                        account_pos: x.account_token_position,
                         response: ResponseType::parse(&x.response_type).unwrap_or_default(),
                         threshold: if x.response_threshold > 0 {
                             std::time::Duration::from_nanos(x.response_threshold as u64)
                         } else {
                             DEFAULT_THRESHOLD
                         },
-                    })
+                    };
+                    if !export.account_pos_valid() {
+                        // `setExportAuth`: the export is not added.
+                        tracing::debug!(
+                            "Error adding export {:?} to account [{}]: account_token_position {} is not a '*' token",
+                            x.subject,
+                            a.data.sub,
+                            x.account_token_position
+                        );
+                        return None;
+                    }
+                    Some((export, &x.revocations))
                 })
-                .collect();
+                .unzip();
             cfg.exports.insert(a.data.sub.clone(), exports);
+            revocations.insert(a.data.sub.as_str(), revs);
         }
         for a in &all {
             let importer = a.data.sub.as_str();
@@ -376,7 +419,8 @@ impl OperatorState {
                 if !i.token.is_empty()
                     && let Some(xs) = cfg.exports.get_mut(&i.account)
                 {
-                    for (x, jx) in xs.iter_mut().zip(exporter.nats.exports.iter()) {
+                    let revs = revocations.get(i.account.as_str()).map(Vec::as_slice);
+                    for (x, revs) in xs.iter_mut().zip(revs.unwrap_or_default()) {
                         let covers = x.kind == kind
                             && rnats_proto::subject::is_subset(
                                 import.subject.as_bytes(),
@@ -387,8 +431,9 @@ impl OperatorState {
                             && activation_valid(
                                 &i.token,
                                 exporter,
-                                &jx.revocations,
+                                revs,
                                 importer,
+                                &i.kind,
                                 &import.subject,
                                 now,
                                 policy,
@@ -442,5 +487,135 @@ fn jwt_kind(s: &str) -> Option<Kind> {
         "stream" => Some(Kind::Stream),
         "service" => Some(Kind::Service),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rnats_auth::jwt::mint::{claims, encode};
+    use rnats_testkit::jwt::{Account, Operator, now, operator_config};
+    use serde_json::json;
+
+    fn state(conf: &str) -> OperatorState {
+        let map = rnats_conf::parse_str(conf).expect("parses");
+        let mut o = Options::default();
+        crate::config::apply_map(&map, &mut o).expect("valid");
+        OperatorState::new(&o, SystemTime::now())
+            .expect("starts")
+            .expect("operator mode")
+    }
+
+    /// An export of unknown type before a token-required one: the activation is checked
+    /// against the revocations of the export it is for, not of its neighbour in the JWT.
+    #[test]
+    fn activation_revocations_follow_their_export() {
+        let t = now();
+        let op = Operator::new("OP", json!({}));
+        let sys = op.account("SYS", json!({}));
+        let imp_kp = nkeys::KeyPair::new_account();
+        let imp_key = imp_kp.public_key();
+        let exporter = op.account(
+            "EXP",
+            json!({"nats": {"exports": [
+                {"name": "untyped", "subject": "x"},
+                {"name": "p", "subject": "svc", "type": "service", "token_req": true,
+                 "revocations": {imp_key.clone(): t}},
+            ]}}),
+        );
+        let token = encode(
+            claims(
+                "activation",
+                &imp_key,
+                "act",
+                t - 100,
+                json!({"subject": "svc", "kind": "service"}),
+            ),
+            &exporter.kp,
+        )
+        .expect("activation");
+        let mut c = claims(
+            "account",
+            &imp_key,
+            "IMP",
+            t,
+            json!({"imports": [{"name": "p", "subject": "svc", "account": exporter.key(),
+                                "type": "service", "token": token}]}),
+        );
+        c["nats"]["signing_keys"] = json!([]);
+        let importer = Account {
+            jwt: encode(c, &op.kp).expect("importer"),
+            kp: imp_kp,
+            signing: nkeys::KeyPair::new_account(),
+        };
+        let st = state(&operator_config(&op, &sys, &[&exporter, &importer]));
+        let links = st.links(SystemTime::now(), &TimePolicy::default());
+        let imports = links.imports.get(&imp_key).map(Vec::len).unwrap_or(0);
+        assert_eq!(imports, 0, "a revoked activation admits no import");
+    }
+
+    /// Concurrent claims updates of one account: whatever the interleaving, the newest JWT
+    /// (by `iat`) is the one in memory and on disk.
+    #[test]
+    fn concurrent_updates_keep_the_newest_jwt() {
+        let op = Operator::new("OP", json!({}));
+        let sys = op.account("SYS", json!({}));
+        let acc = op.account("ACC", json!({}));
+        let dir = std::env::temp_dir().join(format!("rnats-upd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let conf = format!(
+            "operator: {}\nsystem_account: {}\nresolver: {{type: full, dir: {:?}}}\n",
+            op.jwt,
+            sys.key(),
+            dir.to_str().expect("utf8")
+        );
+        let st = state(&conf);
+        let base = now();
+        for round in 0..40 {
+            let iats: Vec<i64> = (0..8).map(|i| base + round * 100 + (i * 5) % 8).collect();
+            let jwts: Vec<(AccountClaims, String)> = iats
+                .iter()
+                .map(|&iat| {
+                    let jwt = encode(claims("account", &acc.key(), "ACC", iat, json!({})), &op.kp)
+                        .expect("account");
+                    (st.trust.verify_account(&jwt).expect("verifies"), jwt)
+                })
+                .collect();
+            let barrier = std::sync::Barrier::new(jwts.len());
+            std::thread::scope(|s| {
+                for (ac, jwt) in &jwts {
+                    let (st, barrier) = (&st, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        st.update(ac, jwt).expect("stored");
+                    });
+                }
+            });
+            let newest = iats.iter().max().copied().unwrap_or_default();
+            let in_memory = AccountSource::account(&st, &acc.key()).expect("known");
+            assert_eq!(in_memory.data.iat, newest, "round {round}: in memory");
+            let on_disk = st.stored_jwt(&acc.key()).expect("stored");
+            let on_disk = st.trust.verify_account(&on_disk).expect("verifies");
+            assert_eq!(on_disk.data.iat, newest, "round {round}: on disk");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// URL resolver with `resolver_pinned_accounts`: an account outside the list is never
+    /// fetched (a CONNECT naming a random account costs no HTTP request).
+    #[test]
+    fn pinned_accounts_are_checked_before_a_fetch() {
+        let op = Operator::new("OP", json!({}));
+        let sys = op.account("SYS", json!({}));
+        let pinned = nkeys::KeyPair::new_account().public_key();
+        let other = nkeys::KeyPair::new_account().public_key();
+        let conf = format!(
+            "operator: {}\nsystem_account: {}\nresolver: URL(\"http://127.0.0.1:1/jwt/v1/accounts/\")\nresolver_pinned_accounts: [{pinned}]\n",
+            op.jwt,
+            sys.key()
+        );
+        let st = state(&conf);
+        assert!(st.needs_fetch(&pinned));
+        assert!(!st.needs_fetch(&other));
     }
 }

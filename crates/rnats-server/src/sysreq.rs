@@ -217,17 +217,18 @@ impl Server {
                 );
             }
         };
-        if op.dir.is_some() {
-            match op.store(&claims, jwt) {
-                Ok(true) => {}
-                // An older JWT never replaces a newer one.
-                Ok(false) => return respond(key, "jwt updated", None),
-                Err(e) => return respond(key, "jwt update resulted in error", Some(e.to_string())),
-            }
+        match op.update(&claims, jwt) {
+            Ok(true) => {}
+            // An older JWT never replaces a newer one.
+            Ok(false) => return respond(key, "jwt updated", None),
+            Err(e) => return respond(key, "jwt update resulted in error", Some(e.to_string())),
         }
-        op.set_account(claims.clone());
-        if self.has_account(key) {
-            self.apply_account_update(key, &claims);
+        // Apply the current claims, not necessarily ours: a concurrent newer update may have
+        // replaced them since, and its clients must not get ours after its own.
+        if self.has_account(key)
+            && let Ok(current) = rnats_auth::operator::AccountSource::account(op, key)
+        {
+            self.apply_account_update(key, &current);
         }
         self.install_links();
         respond(key, "jwt updated", None);

@@ -361,6 +361,10 @@ fn export_import_config_errors_match_the_reference() {
         "accounts {\n  A { exports: [{stream: \"events.>\"}, {service: \"svc.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"events..>\"}}, {service: {account: A, subject: \"svc..x\"}}] }\n}\n",
         // The same stream imported twice from one account.
         "accounts {\n  A { exports: [{stream: \"e.>\"}] }\n  B { imports: [{stream: {account: A, subject: \"e.>\"}, prefix: p}, {stream: {account: A, subject: \"e.>\"}, to: \"q.>\"}] }\n}\n",
+        // account_token_position: the importer's own slice only; a position on a literal token.
+        "accounts {\n  A { exports: [{stream: \"data.*.>\", account_token_position: 2}, {service: \"svc.*.>\", account_token_position: 2}] }\n  B { imports: [{stream: {account: A, subject: \"data.B.>\"}}, {service: {account: A, subject: \"svc.B.>\"}}] }\n  C { imports: [{stream: {account: A, subject: \"data.B.>\"}}, {stream: {account: A, subject: \"data.*.>\"}}, {service: {account: A, subject: \"svc.B.x\"}}] }\n}\n",
+        "accounts {\n  A { exports: [{stream: \"data.x.>\", account_token_position: 2}, {service: \"s.*\", account_token_position: 3}] }\n}\n",
+        "accounts {\n  A { exports: [{stream: \"data.*.>\", account_token_position: 2}] }\n  B { imports: [{stream: {account: A, subject: \"data.B.>\"}}] }\n}\n",
         // Accepted: wildcard service imports, invalid export subjects, importing one's own export.
         "accounts {\n  A { exports: [{service: \"svc.>\"}, {stream: \"events..>\"}] }\n  B { imports: [{service: {account: A, subject: \"svc.>\"}, to: \"x.>\"}] }\n  A2 { exports: [{stream: \"e\"}], imports: [{stream: {account: A2, subject: \"e\"}}] }\n}\n",
     ];

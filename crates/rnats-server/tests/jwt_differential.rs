@@ -157,6 +157,9 @@ fn jwt_connect_matrix_matches_the_reference() {
     let tokyo_now_end = hhmmss(t + 9 * 3600 + 600);
     let window_start = hhmmss(t + 3600);
     let window_end = hhmmss(t + 7200);
+    // Windows that cross midnight (start after end): now in the after-midnight part, in the
+    // before-midnight part, and between end and start.
+    let overnight = |start: i64, end: i64| json!({"nats": {"times": [{"start": hhmmss(t + start), "end": hhmmss(t + end)}], "times_location": "UTC"}});
 
     let cases: Vec<Case> = vec![
         Case { name: "valid", connect: connect_as(&acc.user("ok", json!({})), None), then: "SUB a 1\r\nPUB a 1\r\nx\r\n" },
@@ -177,6 +180,9 @@ fn jwt_connect_matrix_matches_the_reference() {
         Case { name: "src outside", connect: connect_as(&acc.user("src", json!({"nats": {"src": "10.0.0.0/8"}})), None), then: "" },
         Case { name: "src inside", connect: connect_as(&acc.user("src2", json!({"nats": {"src": ["10.0.0.0/8", "127.0.0.1/32"]}})), None), then: "" },
         Case { name: "outside times", connect: connect_as(&acc.user("times", json!({"nats": {"times": [{"start": window_start, "end": window_end}], "times_location": "UTC"}})), None), then: "" },
+        Case { name: "overnight window, after midnight", connect: connect_as(&acc.user("on1", overnight(3600, 1800)), None), then: "" },
+        Case { name: "overnight window, before midnight", connect: connect_as(&acc.user("on2", overnight(-1800, -3600)), None), then: "" },
+        Case { name: "overnight window, outside", connect: connect_as(&acc.user("on3", overnight(3600, -3600)), None), then: "" },
         Case { name: "outside times in Tokyo", connect: connect_as(&acc.user("tk1", json!({"nats": {"times": [{"start": tokyo_start, "end": tokyo_end}], "times_location": "Asia/Tokyo"}})), None), then: "" },
         Case { name: "inside times in Tokyo", connect: connect_as(&acc.user("tk2", json!({"nats": {"times": [{"start": tokyo_now_start, "end": tokyo_now_end}], "times_location": "Asia/Tokyo"}})), None), then: "" },
         Case { name: "unknown time zone", connect: connect_as(&acc.user("tk3", json!({"nats": {"times": [{"start": "00:00:00", "end": "23:59:59"}], "times_location": "Mars/Base"}})), None), then: "" },
@@ -401,5 +407,251 @@ fn lowering_the_connection_limit_matches_the_reference() {
         a.contains("maximum account active connections exceeded"),
         "{a}"
     );
+    assert_eq!(a, b);
+}
+
+/// `strict_signing_key_usage`: an account issued by the strict operator's signing key may sign
+/// users only with its own signing keys, not with its identity key (nats-server
+/// `strictSigningKeyUsage`: "User JWT issuer is not known").
+#[test]
+fn strict_signing_key_usage_matches_the_reference() {
+    use rnats_testkit::jwt::Account;
+    let osk = nkeys::KeyPair::new_operator();
+    let op = Operator::new(
+        "OP",
+        json!({"nats": {"signing_keys": [osk.public_key()], "strict_signing_key_usage": true}}),
+    );
+    let sys = Account::signed_by(&osk, "SYS", json!({}));
+    let acc = Account::signed_by(&osk, "ACC", json!({}));
+    let by_identity = acc.user("own", json!({}));
+    let by_signing_key = acc.user_via_signing_key("sk", json!({}));
+    let cases = [
+        Case {
+            name: "user signed by the account identity key",
+            connect: connect_as(&by_identity, None),
+            then: "",
+        },
+        Case {
+            name: "user signed by the account signing key",
+            connect: connect_as(&by_signing_key, None),
+            then: "",
+        },
+    ];
+    let (ours, theirs) = start_both("jwtstrict", &operator_config(&op, &sys, &[&acc]));
+    let got: Vec<(String, String)> = cases
+        .iter()
+        .map(|c| (run(ours.port, c), run(theirs.port, c)))
+        .collect();
+    assert!(got[0].0.contains("Authorization Violation"), "{got:?}");
+    assert!(got[1].0.contains("PONG"), "{got:?}");
+    for (c, (a, b)) in cases.iter().zip(&got) {
+        assert_eq!(a, b, "{}", c.name);
+    }
+}
+
+/// `account_token_position`: an export `data.*.>` with position 2 gives each importer only the
+/// subjects whose second token is its own account key (`accounts.go checkAuth`); an import of
+/// another tenant's slice, or of the whole wildcard, is not authorized.
+#[test]
+fn account_token_position_matches_the_reference() {
+    use rnats_testkit::jwt::Account;
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let exporter = op.account(
+        "EXP",
+        json!({"nats": {"exports": [
+            {"name": "d", "subject": "data.*.>", "type": "stream", "account_token_position": 2},
+            {"name": "s", "subject": "svc.*.>", "type": "service", "account_token_position": 2,
+             "token_req": true},
+        ]}}),
+    );
+    // A position on a literal token makes the whole account JWT invalid (jwt `Export.Validate`).
+    let bad = op.account(
+        "BAD",
+        json!({"nats": {"exports": [
+            {"name": "bad", "subject": "bad.x.>", "type": "stream", "account_token_position": 2},
+        ]}}),
+    );
+    let bad_user = bad.user("b", json!({}));
+    let e = exporter.key();
+    // The importers' subjects name account keys, so each is minted, then re-issued with them.
+    let with_imports = |name: &str, imports: &dyn Fn(&str) -> serde_json::Value| {
+        let a = op.account(name, json!({}));
+        let jwt = a.reissue(
+            &op.kp,
+            name,
+            json!({"nats": {"imports": imports(&a.key())}}),
+        );
+        Account {
+            kp: nkeys::KeyPair::from_seed(&a.kp.seed().expect("seed")).expect("kp"),
+            signing: nkeys::KeyPair::from_seed(&a.signing.seed().expect("seed")).expect("kp"),
+            jwt,
+        }
+    };
+    let victim = with_imports("VICTIM", &|me| {
+        json!([
+            {"name": "d", "subject": format!("data.{me}.>"), "account": e, "type": "stream"},
+            {"name": "s", "subject": format!("svc.{me}.>"), "account": e, "type": "service"},
+        ])
+    });
+    let v = victim.key();
+    let thief = with_imports("THIEF", &|_| {
+        json!([
+            {"name": "d", "subject": format!("data.{v}.>"), "account": e, "type": "stream"},
+            {"name": "w", "subject": "data.*.>", "account": e, "type": "stream"},
+            {"name": "s", "subject": format!("svc.{v}.>"), "account": e, "type": "service"},
+        ])
+    });
+    let exp_user = exporter.user("e", json!({}));
+    let victim_user = victim.user("v", json!({}));
+    let thief_user = thief.user("t", json!({}));
+    let scenario = |port: u16| {
+        let mut x = login(port, &exp_user);
+        let mut vc = login(port, &victim_user);
+        let mut tc = login(port, &thief_user);
+        x.send(b"SUB svc.> 1\r\n");
+        x.sync();
+        for c in [&mut vc, &mut tc] {
+            c.send(b"SUB data.> 1\r\n");
+            c.sync();
+        }
+        x.send(format!("PUB data.{v}.x 1\r\nd\r\n").as_bytes());
+        x.sync();
+        let mut log = format!("victim got: {}\n", text(vc.sync()));
+        log += &format!("thief got: {}\n", text(tc.sync()));
+        vc.send(format!("PUB svc.{v}.q 2\r\nvq\r\n").as_bytes());
+        vc.sync();
+        tc.send(format!("PUB svc.{v}.q 2\r\ntq\r\n").as_bytes());
+        tc.sync();
+        // Subjects and payloads only: the request-info header carries a measured rtt.
+        let got = text(x.sync());
+        let got: Vec<&str> = got
+            .split("\r\n")
+            .filter_map(|l| match l.split(' ').collect::<Vec<_>>()[..] {
+                ["HMSG" | "MSG", subject, ..] => Some(subject),
+                [payload] if payload.ends_with('q') => Some(payload),
+                _ => None,
+            })
+            .collect();
+        log += &format!("exporter got: {got:?}\n");
+        let bad_case = Case {
+            name: "bad position",
+            connect: connect_as(&bad_user, None),
+            then: "",
+        };
+        log += &format!("bad account: {}\n", run(port, &bad_case));
+        log
+    };
+    let (ours, theirs) = start_both(
+        "jwtpos",
+        &operator_config(&op, &sys, &[&exporter, &victim, &thief, &bad]),
+    );
+    let (a, b) = (scenario(ours.port), scenario(theirs.port));
+    assert!(a.contains("vq") && !a.contains("tq"), "{a}");
+    assert_eq!(a, b);
+}
+
+/// The subjects and payloads a connection received (request-info headers carry a measured rtt).
+fn subjects_and_payloads(got: &str) -> Vec<String> {
+    got.split("\r\n")
+        .filter_map(|l| match l.split(' ').collect::<Vec<_>>()[..] {
+            ["HMSG" | "MSG", subject, ..] => Some(subject.to_string()),
+            [payload] if payload.starts_with("p-") => Some(payload.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Activation tokens: a `"*"` revocation counts even when the importer has its own older
+/// entry (`isRevoked`), and a token whose `kind` is not the import's type does not authorize
+/// the import (jwt `Import.Validate`).
+#[test]
+fn activation_revocations_and_kinds_match_the_reference() {
+    use rnats_auth::jwt::mint::{claims, encode};
+    use rnats_testkit::jwt::Account;
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let kps: Vec<nkeys::KeyPair> = (0..3).map(|_| nkeys::KeyPair::new_account()).collect();
+    let keys: Vec<String> = kps.iter().map(|k| k.public_key()).collect();
+    let t = now();
+    let exporter = op.account(
+        "EXP",
+        json!({"nats": {"exports": [
+            {"name": "a", "subject": "a.>", "type": "service", "token_req": true,
+             "revocations": {keys[0].clone(): t - 200, "*": t - 50}},
+            {"name": "b", "subject": "b.>", "type": "service", "token_req": true},
+        ]}}),
+    );
+    let token = |to: &str, subject: &str, kind: &str| {
+        encode(
+            claims(
+                "activation",
+                to,
+                "act",
+                t - 100,
+                json!({"subject": subject, "kind": kind}),
+            ),
+            &exporter.kp,
+        )
+        .expect("activation")
+    };
+    let e = exporter.key();
+    // (name, import subject, token kind)
+    let specs = [
+        ("REVOKED", "a.>", "service"),
+        ("WRONGKIND", "b.>", "stream"),
+        ("OK", "b.>", "service"),
+    ];
+    let importers: Vec<Account> = kps
+        .into_iter()
+        .zip(specs)
+        .map(|(kp, (name, subject, kind))| {
+            let mut c = claims(
+                "account",
+                &kp.public_key(),
+                name,
+                t,
+                json!({
+                    "limits": {"subs": -1, "payload": -1, "conn": -1, "data": -1, "imports": -1, "exports": -1},
+                    "imports": [{"name": "i", "subject": subject, "account": e, "type": "service",
+                                 "token": token(&kp.public_key(), subject, kind)}],
+                }),
+            );
+            c["nats"]["signing_keys"] = json!([]);
+            let jwt = encode(c, &op.kp).expect("importer");
+            Account { kp, signing: nkeys::KeyPair::new_account(), jwt }
+        })
+        .collect();
+    let exp_user = exporter.user("e", json!({}));
+    let users: Vec<User> = importers.iter().map(|a| a.user("u", json!({}))).collect();
+    let scenario = |port: u16| {
+        let mut x = login(port, &exp_user);
+        x.send(b"SUB a.> 1\r\nSUB b.> 2\r\n");
+        x.sync();
+        let mut log = String::new();
+        for (u, (name, subject, _)) in users.iter().zip(specs) {
+            let then = format!(
+                "PUB {} 4\r\np-{}\r\n",
+                subject.replace('>', "q"),
+                &name[..2]
+            );
+            let case = Case {
+                name: "importer",
+                connect: connect_as(u, None),
+                then: Box::leak(then.into_boxed_str()),
+            };
+            log += &format!("{name}: {}\n", run(port, &case));
+        }
+        log += &format!(
+            "exporter got: {:?}\n",
+            subjects_and_payloads(&text(x.sync()))
+        );
+        log
+    };
+    let mut all: Vec<&Account> = vec![&exporter];
+    all.extend(importers.iter());
+    let (ours, theirs) = start_both("jwtact", &operator_config(&op, &sys, &all));
+    let (a, b) = (scenario(ours.port), scenario(theirs.port));
+    assert!(a.contains("p-OK"), "{a}");
     assert_eq!(a, b);
 }

@@ -281,6 +281,38 @@ pub struct JwtExport {
     pub response_type: String,
     pub response_threshold: i64,
     pub revocations: BTreeMap<String, i64>,
+    /// 1-based position of the subject token that must be the importing account (0: none).
+    pub account_token_position: u64,
+}
+
+impl JwtExport {
+    /// Why `account_token_position` is invalid (jwt `Export.Validate`): it must name a `*`
+    /// token of the subject.
+    pub fn account_token_position_issue(&self) -> Option<String> {
+        let pos = self.account_token_position;
+        if pos == 0 {
+            return None;
+        }
+        let tokens: Vec<&str> = self.subject.split('.').collect();
+        if !tokens.iter().any(|t| *t == "*" || *t == ">") {
+            return Some(format!(
+                "Account Token Position can only be used with wildcard subjects: {}",
+                self.subject
+            ));
+        }
+        let tok = usize::try_from(pos - 1).ok().and_then(|i| tokens.get(i));
+        match tok {
+            None => Some(format!(
+                "Account Token Position {pos} exceeds length of subject '{}'",
+                self.subject
+            )),
+            Some(&"*") => None,
+            Some(t) => Some(format!(
+                "Account Token Position {pos} matches '{t}' but must match a * in: {}",
+                self.subject
+            )),
+        }
+    }
 }
 
 /// An import in an account claim.
@@ -345,6 +377,29 @@ impl AccountClaims {
         let exports = limit(l.exports, self.version);
         if exports >= 0 && self.nats.exports.len() as i64 > exports {
             v.push("the account contains more exports than allowed by the operator".to_string());
+        }
+        for x in &self.nats.exports {
+            if let Some(issue) = x.account_token_position_issue() {
+                v.push(issue);
+            }
+        }
+        for i in self.nats.imports.iter().filter(|i| !i.token.is_empty()) {
+            // jwt `Import.Validate`: the activation's import type must be the import's.
+            let Ok(act) = super::decode(&i.token, super::Kind::Activation) else {
+                continue;
+            };
+            let kind = act
+                .payload
+                .get("nats")
+                .and_then(|n| n.get("kind"))
+                .and_then(|k| k.as_str())
+                .unwrap_or_default();
+            if kind != i.kind {
+                v.push(format!(
+                    "mismatch between token import type {kind} and type of import {}",
+                    i.kind
+                ));
+            }
         }
         v
     }

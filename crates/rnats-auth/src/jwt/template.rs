@@ -48,8 +48,15 @@ fn values(op: &str, cx: &Context<'_>) -> Result<Vec<String>, String> {
     })
 }
 
-/// Expand one subject: every combination of the placeholders' values.
+/// Expand one subject: every combination of the placeholders' values. A tag placeholder with
+/// no matching tag yields no subjects.
 pub fn expand(subject: &str, cx: &Context<'_>) -> Result<Vec<String>, String> {
+    expand_with(subject, cx, false)
+}
+
+/// As [`expand`]; with `strict` (deny lists, the reference's `failOnBadSubject`), a tag
+/// placeholder with no matching tag is an error rather than zero subjects.
+fn expand_with(subject: &str, cx: &Context<'_>, strict: bool) -> Result<Vec<String>, String> {
     let mut out = vec![String::new()];
     let mut rest = subject;
     while let Some(i) = rest.find("{{") {
@@ -57,7 +64,14 @@ pub fn expand(subject: &str, cx: &Context<'_>) -> Result<Vec<String>, String> {
             return Err(format!("unterminated template in {subject:?}"));
         };
         let lit = &rest[..i];
-        let vals = values(&rest[i + 2..i + j], cx)?;
+        let op = &rest[i + 2..i + j];
+        let vals = values(op, cx)?;
+        if strict && vals.is_empty() {
+            return Err(format!(
+                "generated invalid subject {subject:?}: {:?} is not defined",
+                op.trim()
+            ));
+        }
         if out.len().saturating_mul(vals.len()) > MAX_GENERATED {
             return Err("template generates too many subjects".into());
         }
@@ -71,7 +85,8 @@ pub fn expand(subject: &str, cx: &Context<'_>) -> Result<Vec<String>, String> {
 }
 
 /// Expand a permission: invalid generated subjects are dropped from allow lists and fail deny
-/// lists; an allow list emptied by expansion denies everything.
+/// lists, as does a deny entry whose tag placeholder has no value (a dropped deny rule would
+/// widen the user's permissions); an allow list emptied by expansion denies everything.
 pub fn expand_permission(p: &JwtPermission, cx: &Context<'_>) -> Result<JwtPermission, String> {
     let mut allow = Vec::new();
     for s in &p.allow {
@@ -87,7 +102,7 @@ pub fn expand_permission(p: &JwtPermission, cx: &Context<'_>) -> Result<JwtPermi
     }
     let mut deny = Vec::new();
     for s in &p.deny {
-        for e in expand(s, cx)? {
+        for e in expand_with(s, cx, true)? {
             let subj = e.split(' ').next().unwrap_or_default();
             if !is_valid_subject(subj.as_bytes()) {
                 return Err(format!("generated invalid subject {e:?}"));
@@ -129,5 +144,33 @@ mod tests {
         let e = expand_permission(&p, &cx).expect("expands");
         assert!(e.allow.is_empty());
         assert_eq!(e.deny, [">"]);
+    }
+
+    /// nats-server refuses a user whose template deny entry names a tag the user lacks
+    /// (`failOnBadSubject`); dropping the rule would let the user past the deny.
+    #[test]
+    fn deny_with_undefined_tag_is_an_error() {
+        let tags = vec!["dept:eng".to_string()];
+        let cx = Context {
+            user_tags: &tags,
+            ..Context::default()
+        };
+        let p = JwtPermission {
+            allow: vec![">".into()],
+            deny: vec!["{{tag(team)}}.private.>".into()],
+        };
+        let err = expand_permission(&p, &cx).expect_err("undefined tag in deny refuses");
+        assert!(err.contains("team"), "{err}");
+        let p = JwtPermission {
+            allow: vec![">".into()],
+            deny: vec!["{{tag(dept)}}.private.>".into()],
+        };
+        let e = expand_permission(&p, &cx).expect("defined tag expands");
+        assert_eq!(e.deny, ["eng.private.>"]);
+        let p = JwtPermission {
+            allow: vec![">".into()],
+            deny: vec!["{{account-tag(team)}}.>".into()],
+        };
+        assert!(expand_permission(&p, &cx).is_err());
     }
 }

@@ -342,15 +342,39 @@ fn scoped_signing_keys_apply_their_template() {
 
 #[test]
 fn strict_operators_and_untrusted_accounts() {
+    // A strict operator: only its signing key is trusted, and an account it issues may sign
+    // users only with the account's signing keys (nats-server `strictSigningKeyUsage`).
     let mut c = Chain::new(ok_account());
-    let jwt = c.user_jwt(json!({}), &c.acc);
+    let o = nkeys::KeyPair::new_operator();
+    let osk = nkeys::KeyPair::new_operator();
+    let op_jwt = encode(
+        claims(
+            "operator",
+            &o.public_key(),
+            "OP",
+            NOW - 100,
+            json!({"signing_keys": [osk.public_key()], "strict_signing_key_usage": true}),
+        ),
+        &o,
+    )
+    .expect("operator");
+    let (trust, _) =
+        Trust::from_operators(&[op_jwt], unix(NOW), &TimePolicy::default()).expect("trusted");
+    assert_eq!(trust.keys, [osk.public_key()]);
+    c.trust = trust;
+    c.op = osk;
+    c.set_account(ok_account());
     let sig = c.sig();
-    // Under a strict operator the account identity key may not sign users.
-    c.trust.strict.push(c.op.public_key());
+    let own = c.user_jwt(json!({}), &c.acc);
     assert!(matches!(
-        c.connect(&jwt, Some(&sig), NOW),
+        c.connect(&own, Some(&sig), NOW),
         Err(AuthFailure::IssuerNotSigningKey(_))
     ));
+    let by_sk = c.user_jwt(
+        json!({"nats": {"issuer_account": c.acc.public_key()}}),
+        &c.sk,
+    );
+    assert!(c.connect(&by_sk, Some(&sig), NOW).is_ok());
     // An account signed by an unknown operator does not verify.
     let rogue = nkeys::KeyPair::new_operator();
     let a = encode(
@@ -376,4 +400,117 @@ fn pinned_accounts() {
     ));
     c.trust.pinned.push(c.acc.public_key());
     assert!(c.connect(&jwt, Some(&sig), NOW).is_ok());
+}
+
+#[test]
+fn activation_revocations_and_kind() {
+    let op = nkeys::KeyPair::new_operator();
+    let exporter = nkeys::KeyPair::new_account();
+    let importer = nkeys::KeyPair::new_account().public_key();
+    let trust = Trust {
+        keys: vec![op.public_key()],
+        ..Trust::default()
+    };
+    let ex = trust
+        .verify_account(
+            &encode(
+                claims(
+                    "account",
+                    &exporter.public_key(),
+                    "EX",
+                    NOW - 500,
+                    json!({}),
+                ),
+                &op,
+            )
+            .expect("ex"),
+        )
+        .expect("verifies");
+    let token = |kind: &str| {
+        encode(
+            claims(
+                "activation",
+                &importer,
+                "a",
+                NOW - 100,
+                json!({"subject": "svc.>", "kind": kind}),
+            ),
+            &exporter,
+        )
+        .expect("act")
+    };
+    let valid = |token: &str, kind: &str, revs: &[(&str, i64)]| {
+        let revs = revs.iter().map(|(k, t)| (k.to_string(), *t)).collect();
+        activation_valid(
+            token,
+            &ex,
+            &revs,
+            &importer,
+            kind,
+            "svc.x",
+            unix(NOW),
+            &TimePolicy::default(),
+        )
+    };
+    let service = token("service");
+    assert!(valid(&service, "service", &[]));
+    // An older own entry does not hide a newer "*".
+    assert!(!valid(
+        &service,
+        "service",
+        &[(&importer, NOW - 200), ("*", NOW - 50)]
+    ));
+    assert!(!valid(
+        &service,
+        "service",
+        &[(&importer, NOW - 50), ("*", NOW - 200)]
+    ));
+    assert!(valid(
+        &service,
+        "service",
+        &[(&importer, NOW - 200), ("*", NOW - 150)]
+    ));
+    // The token's kind must be the import's.
+    assert!(!valid(&service, "stream", &[]));
+    assert!(!valid(&token("stream"), "service", &[]));
+    assert!(!valid(&token(""), "service", &[]));
+}
+
+/// An operator JWT whose `signing_keys` lists something other than an operator public key is
+/// refused (nats-server will not start: "trusted Keys ... are required to be a valid public
+/// operator nkey").
+#[test]
+fn operator_signing_keys_must_be_operator_keys() {
+    let o = nkeys::KeyPair::new_operator();
+    let jwt_with = |keys: Value| {
+        encode(
+            claims(
+                "operator",
+                &o.public_key(),
+                "OP",
+                NOW - 100,
+                json!({"signing_keys": keys}),
+            ),
+            &o,
+        )
+        .expect("o")
+    };
+    let account = nkeys::KeyPair::new_account().public_key();
+    for bad in [json!([account]), json!(["OBOGUS"]), json!([""])] {
+        assert!(
+            matches!(
+                Trust::from_operators(&[jwt_with(bad.clone())], unix(NOW), &TimePolicy::default()),
+                Err(TrustError::BadKey(_))
+            ),
+            "{bad}"
+        );
+    }
+    let good = nkeys::KeyPair::new_operator().public_key();
+    let (t, _) = Trust::from_operators(
+        &[jwt_with(json!([good]))],
+        unix(NOW),
+        &TimePolicy::default(),
+    )
+    .expect("trusted");
+    assert!(t.is_trusted(&good));
 }

@@ -62,6 +62,7 @@ pub fn exports(cx: &mut Ctx, e: &Entry) -> Vec<Export> {
         let mut accounts = None;
         let mut response = None;
         let mut threshold = None;
+        let mut account_pos = 0;
         for k in m.iter() {
             match k.key.to_ascii_lowercase().as_str() {
                 "stream" | "service" => {
@@ -163,7 +164,14 @@ pub fn exports(cx: &mut Ctx, e: &Entry) -> Vec<Export> {
                     }
                     accounts = Some(names);
                 }
-                "latency" | "account_token_position" | "allow_trace" => {
+                "account_token_position" => {
+                    // Go's `uint(int64)`: a negative value wraps, and is then refused as not
+                    // naming a `*` token.
+                    if let Some(n) = cx.int(k) {
+                        account_pos = n as u64;
+                    }
+                }
+                "latency" | "allow_trace" => {
                     cx.warnings.push(format!(
                         "{}: not supported yet: export {} (ignored)",
                         k.key_pos, k.key
@@ -186,6 +194,7 @@ pub fn exports(cx: &mut Ctx, e: &Entry) -> Vec<Export> {
                 kind,
                 subject,
                 accounts,
+                account_pos,
                 response: response.map(|r| r.0).unwrap_or_default(),
                 threshold: threshold
                     .map(|t| t.0)
@@ -324,9 +333,7 @@ pub fn authorized(exports: &[Export], kind: Kind, importer: &str, subject: &str)
     exports.iter().any(|x| {
         x.kind == kind
             && is_subset(subject.as_bytes(), x.subject.as_bytes())
-            && x.accounts
-                .as_ref()
-                .is_none_or(|a| a.iter().any(|n| n == importer))
+            && x.admits(importer, subject)
     })
 }
 
@@ -353,6 +360,15 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
                 if !known(n) {
                     cx.err(at, format!("{n:?} account not defined for {what} export"));
                 }
+            }
+            if !x.account_pos_valid() {
+                cx.err(
+                    at,
+                    format!(
+                        "Error adding {what} export {:?}: sublist: invalid subject",
+                        x.subject
+                    ),
+                );
             }
         }
     }

@@ -176,14 +176,23 @@ fn activation_tokens() {
         &importer,
         "a",
         NOW - 10,
-        json!({"subject": "svc.>"}),
+        json!({"subject": "svc.>", "kind": "service"}),
     );
     act["exp"] = json!(EXP);
     let token = encode(act, &exporter).expect("act");
     let revs = std::collections::BTreeMap::new();
     for (policy, l) in [(TimePolicy::default(), 0), (leeway(), L)] {
         for (now, ok) in exp_table(l) {
-            let got = activation_valid(&token, &ex, &revs, &importer, "svc.x", unix(now), &policy);
+            let got = activation_valid(
+                &token,
+                &ex,
+                &revs,
+                &importer,
+                "service",
+                "svc.x",
+                unix(now),
+                &policy,
+            );
             assert_eq!(got, ok, "activation exp{:+} L={l}", now - EXP);
         }
     }
