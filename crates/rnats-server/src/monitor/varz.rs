@@ -1,135 +1,16 @@
-//! The HTTP monitor (`-m` / `http_port`): nats-server's paths and JSON field names, so
-//! dashboards, `nats server` commands and harnesses that poll `/varz` or `/healthz` for readiness
-//! keep working. This first version serves `/`, `/varz` and `/healthz`; the monitoring issue adds
-//! the rest and `/metrics`.
+//! `/varz`: the server's general information and counters (nats-server `Varz`).
 
+use super::{rfc3339, uptime};
 use crate::defaults as d;
 use crate::server::Server;
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use std::convert::Infallible;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use tokio::net::TcpListener;
-
-/// Accept HTTP connections until shutdown.
-pub async fn serve(server: Arc<Server>, listener: TcpListener) {
-    let mut shutdown = server.shutdown_signal();
-    loop {
-        let (stream, _) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(a) => a,
-                Err(_) => {
-                    // Back off on resource exhaustion (EMFILE) instead of spinning.
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let s = server.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| handle(s.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
-    }
-}
-
-fn json_response(body: String) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    let h = r.headers_mut();
-    h.insert(
-        "Content-Type",
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        "Access-Control-Allow-Origin",
-        hyper::header::HeaderValue::from_static("*"),
-    );
-    r
-}
-
-async fn handle(
-    server: Arc<Server>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path().trim_end_matches('/');
-    Ok(match path {
-        "" => {
-            let mut r = Response::new(Full::new(Bytes::from(index_html())));
-            r.headers_mut().insert(
-                "Content-Type",
-                hyper::header::HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            r
-        }
-        "/varz" => json_response(pretty(&varz(&server))),
-        "/healthz" => json_response("{\"status\":\"ok\"}".to_string()),
-        "/metrics" => {
-            let mut r = Response::new(Full::new(Bytes::from(crate::metrics::render(&server))));
-            r.headers_mut().insert(
-                "Content-Type",
-                hyper::header::HeaderValue::from_static(
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
-            );
-            r
-        }
-        _ => {
-            let mut r = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
-            *r.status_mut() = StatusCode::NOT_FOUND;
-            r
-        }
-    })
-}
-
-fn pretty<T: Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".to_string())
-}
-
-fn index_html() -> String {
-    let links = ["varz", "healthz", "metrics"];
-    let mut s = String::from("<html><body><h1>rnats (nats-server compatible) monitoring</h1>\n");
-    for l in links {
-        s.push_str(&format!("<a href=\"./{l}\">{l}</a><br/>\n"));
-    }
-    s.push_str("</body></html>\n");
-    s
-}
-
-/// nats-server's `myUptime` format: `1y2d3h4m5s`, leading zero units omitted.
-pub fn uptime(secs: u64) -> String {
-    let (m, h, dd) = (secs / 60, secs / 3600, secs / 86400);
-    let y = dd / 365;
-    if y > 0 {
-        format!("{y}y{}d{}h{}m{}s", dd % 365, h % 24, m % 60, secs % 60)
-    } else if dd > 0 {
-        format!("{dd}d{}h{}m{}s", h % 24, m % 60, secs % 60)
-    } else if h > 0 {
-        format!("{h}h{}m{}s", m % 60, secs % 60)
-    } else if m > 0 {
-        format!("{m}m{}s", secs % 60)
-    } else {
-        format!("{secs}s")
-    }
-}
-
-fn rfc3339(t: std::time::SystemTime) -> String {
-    OffsetDateTime::from(t).format(&Rfc3339).unwrap_or_default()
-}
 
 #[derive(Serialize, Default)]
 struct Empty {}
 
 #[derive(Serialize)]
-struct Varz {
+pub struct Varz {
     server_id: String,
     server_name: String,
     version: String,
@@ -203,7 +84,7 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
-fn process_mem_and_cpu() -> (u64, f64) {
+pub fn process_mem_and_cpu() -> (u64, f64) {
     // RSS from /proc/self/statm (pages); CPU is reported as 0 until the monitoring issue.
     let rss = std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -217,7 +98,8 @@ fn process_mem_and_cpu() -> (u64, f64) {
     (rss, 0.0)
 }
 
-fn varz(s: &Server) -> Varz {
+/// The `/varz` answer.
+pub fn varz(s: &Server) -> Varz {
     let o = s.opts();
     let st = &s.stats;
     let now = std::time::SystemTime::now();
@@ -309,19 +191,5 @@ fn varz(s: &Server) -> Varz {
             leafs: 0,
         },
         rnats_version: d::RNATS_VERSION.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::uptime;
-
-    #[test]
-    fn uptime_format() {
-        assert_eq!(uptime(0), "0s");
-        assert_eq!(uptime(61), "1m1s");
-        assert_eq!(uptime(3600), "1h0m0s");
-        assert_eq!(uptime(86400 + 5), "1d0h0m5s");
-        assert_eq!(uptime(366 * 86400), "1y1d0h0m0s");
     }
 }
