@@ -326,7 +326,10 @@ pub fn authenticate_user_traced(
             lim.times_location
         )));
     }
-    if !uc.nats.issuer_account.is_empty() && !uc.nats.issuer_account.starts_with('A') {
+    if !uc.nats.issuer_account.is_empty()
+        && !(uc.nats.issuer_account.starts_with('A')
+            && nkeys::KeyPair::from_public_key(&uc.nats.issuer_account).is_ok())
+    {
         return Err(AuthFailure::JwtInvalid(
             "issuer_account is not an account key".into(),
         ));

@@ -83,6 +83,10 @@ pub enum AuthFailure {
     /// `resolver_pinned_accounts` does not list the account.
     #[error("account {0} not listed as operator pinned account")]
     AccountNotPinned(String),
+    /// The account's `limits.conn` is reached (the client gets the reference's
+    /// `maximum account active connections exceeded`).
+    #[error("account connection limit reached")]
+    MaxAccountConnections,
     /// The JWT requires a trusted proxy.
     #[error("proxy connection required")]
     ProxyRequired,
@@ -159,6 +163,7 @@ impl AuthFailure {
             AuthFailure::OutsideTimes => "outside_connect_times",
             AuthFailure::ProxyRequired => "proxy_required",
             AuthFailure::AccountNotPinned(_) => "account_not_pinned",
+            AuthFailure::MaxAccountConnections => "max_account_connections",
         }
     }
 }

@@ -59,6 +59,29 @@ pub fn jwt_identity(jwt: Option<&str>) -> (Option<String>, Option<String>) {
     }
 }
 
+/// A name for a log line: a public key as it is; anything else (a user name from CONNECT, a
+/// field of an unverified token) quoted and escaped, so no input can forge a line.
+fn printable(v: Option<&str>) -> String {
+    match v {
+        None => "-".into(),
+        Some(k) if nkeys::KeyPair::from_public_key(k).is_ok() => k.to_string(),
+        Some(other) => format!("{other:?}"),
+    }
+}
+
+/// `text` on one line: control characters escaped (reasons can quote token fields).
+fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<char>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 /// Log and count a rejection.
 pub fn rejected(c: &ClientShared, reason: &AuthFailure, account: Option<&str>, user: Option<&str>) {
     let code = reason.code();
@@ -70,11 +93,12 @@ pub fn rejected(c: &ClientShared, reason: &AuthFailure, account: Option<&str>, u
         .hint()
         .map(|h| format!("; hint: {h}"))
         .unwrap_or_default();
+    let reason = one_line(&reason.to_string());
     tracing::info!(
         "{} - authentication rejected: reason={code} account={} user={}: {reason}{hint}{}",
         c.log_prefix(),
-        account.unwrap_or("-"),
-        user.unwrap_or("-"),
+        printable(account),
+        printable(user),
         suppressed(n)
     );
 }
@@ -90,8 +114,23 @@ pub fn disconnected(c: &ClientShared, code: &'static str, detail: &str) {
         None => (c.account().name.to_string(), "-".to_string()),
     };
     tracing::info!(
-        "{} - disconnected: reason={code} account={account} user={user}: {detail}{}",
+        "{} - disconnected: reason={code} account={account} user={user}: {}{}",
         c.log_prefix(),
+        one_line(detail),
         suppressed(n)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_from_a_client_can_forge_a_line() {
+        let key = nkeys::KeyPair::new_user().public_key();
+        assert_eq!(printable(Some(&key)), key);
+        assert_eq!(printable(None), "-");
+        assert_eq!(printable(Some("AX\n[INF] fake")), "\"AX\\n[INF] fake\"");
+        assert_eq!(one_line("a\nb\rc\u{1b}"), "a\\nb\\rc\\u{1b}");
+    }
 }

@@ -34,3 +34,6 @@ pub const GLOBAL_ACCOUNT: &str = "$G";
 
 /// The default system account.
 pub const SYSTEM_ACCOUNT: &str = "$SYS";
+
+/// The longest interval between `$SYS.SERVER.<id>.STATSZ` broadcasts (`statsHBInterval`).
+pub const STATSZ_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);

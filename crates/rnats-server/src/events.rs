@@ -34,14 +34,14 @@ struct ServerInfo<'a> {
 /// The feature flags the reference 2.15 reports (none of them apply to rnats yet, and the
 /// values are the reference's defaults so consumers comparing servers see no difference).
 #[derive(Serialize)]
-struct FeatureFlags {
+pub(crate) struct FeatureFlags {
     js_ack_fc_v2: bool,
     js_api_reply_v2: bool,
     js_raft_delete_range: bool,
     js_snapshot_sources: bool,
 }
 
-const FEATURE_FLAGS: FeatureFlags = FeatureFlags {
+pub(crate) const FEATURE_FLAGS: FeatureFlags = FeatureFlags {
     js_ack_fc_v2: false,
     js_api_reply_v2: false,
     js_raft_delete_range: true,
@@ -255,16 +255,25 @@ impl Server {
 
     /// Answer a system request on `reply`: `{"server":{…}, <key>: <value>}`.
     pub fn respond_system(&self, reply: &str, key: &str, value: serde_json::Value) {
+        self.respond_system_raw(reply, key, &value.to_string());
+    }
+
+    /// [`Self::respond_system`] with the value already encoded (keeps a struct's field order).
+    pub fn respond_system_raw(&self, reply: &str, key: &str, value: &str) {
         self.publish_system(reply, |s| {
             let o = s.opts();
             // Written by hand to keep the reference's field order (server first).
-            let server =
-                serde_json::to_string(&s.server_info(&o, SystemTime::now())).unwrap_or_default();
+            let server = s.server_info_json(&o, SystemTime::now());
             format!(
                 "{{\"server\":{server},{}:{value}}}",
                 serde_json::Value::from(key)
             )
         });
+    }
+
+    /// The `server` object of system answers and events.
+    pub fn server_info_json(&self, opts: &crate::Options, now: SystemTime) -> String {
+        serde_json::to_string(&self.server_info(opts, now)).unwrap_or_default()
     }
 
     /// Answer with `{"data": <value>, "server": {…}}` (the order of a Go map the reference

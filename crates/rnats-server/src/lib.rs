@@ -32,6 +32,7 @@ pub mod route;
 pub mod server;
 pub mod signals;
 pub mod sublist;
+pub mod sysmon;
 pub mod sysreq;
 pub mod urlresolver;
 

@@ -1,20 +1,21 @@
-//! Prometheus metrics (`/metrics` on the monitor port), text format via `prometheus-client`.
+//! Prometheus metrics (`/metrics` on the monitor port), in Prometheus' text format (0.0.4)
+//! via the `prometheus` crate.
 //!
 //! The authentication metrics live here as long-lived handles (counters by reason, the token
 //! age histogram, the expiring-soon gauge); server-wide counters that already exist as atomics
 //! (`/varz`) are copied into a registry built per scrape, so the hot path never touches a
 //! metrics lock. Ages are `now - iat` of each verified token: a negative tail means an issuer's
-//! clock runs ahead of this server's (see `docs/clock-skew.md` for alerting on it).
+//! clock runs ahead of this server's (see `docs/clock-skew.md` for alerting on it). The classic
+//! text format is used because OpenMetrics forbids a histogram `_sum` next to negative buckets.
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus::core::Collector;
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Bucket upper bounds of the token age histogram, in seconds. Negative ages (issued "in the
@@ -43,41 +44,57 @@ pub const AGE_BUCKETS: [f64; 18] = [
 /// How long the minimum token age is remembered.
 const MIN_AGE_WINDOW_SECS: i64 = 60;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Reason {
-    reason: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Kind {
-    kind: String,
-}
-
-fn age_histogram() -> Histogram {
-    Histogram::new(AGE_BUCKETS)
-}
+/// Metric definitions are constants: building them cannot fail at run time.
+const VALID: &str = "a constant, valid metric definition";
 
 /// Authentication metrics.
 #[derive(Debug)]
 pub struct AuthMetrics {
-    rejections: Family<Reason, Counter>,
-    disconnects: Family<Reason, Counter>,
-    age: Family<Kind, Histogram, fn() -> Histogram>,
+    rejections: IntCounterVec,
+    disconnects: IntCounterVec,
+    age: HistogramVec,
     /// Per second (Unix), the smallest age seen in it; the last minute's.
     min_ages: Mutex<VecDeque<(i64, f64)>>,
-    expiring_soon: Gauge,
-    expiring_now: AtomicU64,
+    expiring_soon: IntGauge,
 }
 
 impl Default for AuthMetrics {
     fn default() -> Self {
         AuthMetrics {
-            rejections: Family::default(),
-            disconnects: Family::default(),
-            age: Family::new_with_constructor(age_histogram),
+            rejections: IntCounterVec::new(
+                Opts::new(
+                    "rnats_auth_rejections_total",
+                    "Connections refused at authentication, by reason code",
+                ),
+                &["reason"],
+            )
+            .expect(VALID),
+            disconnects: IntCounterVec::new(
+                Opts::new(
+                    "rnats_auth_disconnects_total",
+                    "Authenticated connections cut by the server, by reason code (expired, \
+                     account_expired, revoked, bearer_not_allowed, issuer_not_signing_key, \
+                     max_account_connections, or a static-auth code after a reload)",
+                ),
+                &["reason"],
+            )
+            .expect(VALID),
+            age: HistogramVec::new(
+                HistogramOpts::new(
+                    "rnats_jwt_age_at_verify_seconds",
+                    "now - iat of each verified JWT, by kind; negative: the issuer's clock runs \
+                     ahead",
+                )
+                .buckets(AGE_BUCKETS.to_vec()),
+                &["kind"],
+            )
+            .expect(VALID),
             min_ages: Mutex::new(VecDeque::new()),
-            expiring_soon: Gauge::default(),
-            expiring_now: AtomicU64::new(0),
+            expiring_soon: IntGauge::new(
+                "rnats_connections_expiring_soon",
+                "Connections whose user JWT expires within max(30s, 10% of its lifetime)",
+            )
+            .expect(VALID),
         }
     }
 }
@@ -91,47 +108,27 @@ fn unix_secs(t: SystemTime) -> i64 {
 impl AuthMetrics {
     /// A connection was refused for `reason` (a stable code).
     pub fn rejected(&self, reason: &str) {
-        self.rejections
-            .get_or_create(&Reason {
-                reason: reason.to_string(),
-            })
-            .inc();
+        self.rejections.with_label_values(&[reason]).inc();
     }
 
-    /// An authenticated connection was cut for `reason` (expired, revoked, account_expired).
+    /// An authenticated connection was cut for `reason`.
     pub fn disconnected(&self, reason: &str) {
-        self.disconnects
-            .get_or_create(&Reason {
-                reason: reason.to_string(),
-            })
-            .inc();
+        self.disconnects.with_label_values(&[reason]).inc();
     }
 
     /// How many rejections for `reason` so far.
     pub fn rejections(&self, reason: &str) -> u64 {
-        self.rejections
-            .get(&Reason {
-                reason: reason.to_string(),
-            })
-            .map_or(0, |c| c.get())
+        self.rejections.with_label_values(&[reason]).get()
     }
 
     /// How many disconnects for `reason` so far.
     pub fn disconnects(&self, reason: &str) -> u64 {
-        self.disconnects
-            .get(&Reason {
-                reason: reason.to_string(),
-            })
-            .map_or(0, |c| c.get())
+        self.disconnects.with_label_values(&[reason]).get()
     }
 
     /// A token of `kind` (user, account) was verified with this age (`now - iat`, seconds).
     pub fn observe_age(&self, kind: &str, age: f64, now: SystemTime) {
-        self.age
-            .get_or_create(&Kind {
-                kind: kind.to_string(),
-            })
-            .observe(age);
+        self.age.with_label_values(&[kind]).observe(age);
         let sec = unix_secs(now);
         let mut w = self.min_ages.lock().unwrap_or_else(|e| e.into_inner());
         match w.back_mut() {
@@ -159,111 +156,155 @@ impl AuthMetrics {
     /// One more (or one fewer) connection inside its expiry warning window.
     pub fn expiring(&self, up: bool) {
         if up {
-            self.expiring_now.fetch_add(1, Ordering::AcqRel);
             self.expiring_soon.inc();
         } else {
-            self.expiring_now.fetch_sub(1, Ordering::AcqRel);
             self.expiring_soon.dec();
         }
     }
 
     /// Connections inside their expiry warning window now.
     pub fn expiring_soon(&self) -> u64 {
-        self.expiring_now.load(Ordering::Acquire)
+        self.expiring_soon.get().max(0) as u64
     }
 
-    fn register(&self, r: &mut Registry, now: SystemTime) {
-        r.register(
-            "rnats_auth_rejections",
-            "Connections refused at authentication, by reason code",
-            self.rejections.clone(),
-        );
-        r.register(
-            "rnats_auth_disconnects",
-            "Authenticated connections cut by the server, by reason (expired, revoked, \
-             account_expired)",
-            self.disconnects.clone(),
-        );
-        r.register(
-            "rnats_jwt_age_at_verify_seconds",
-            "now - iat of each verified JWT, by kind; negative: the issuer's clock runs ahead",
-            self.age.clone(),
-        );
-        let min = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
-        min.set(self.min_age(now).unwrap_or(f64::NAN));
-        r.register(
+    fn register(&self, r: &Registry, now: SystemTime) {
+        let min = Gauge::new(
             "rnats_jwt_min_age_at_verify_seconds",
             "The smallest JWT age verified in the last minute (NaN: none verified)",
-            min,
-        );
-        r.register(
-            "rnats_connections_expiring_soon",
-            "Connections whose user JWT expires within max(30s, 10% of its lifetime)",
-            self.expiring_soon.clone(),
-        );
+        )
+        .expect(VALID);
+        min.set(self.min_age(now).unwrap_or(f64::NAN));
+        add(r, self.rejections.clone());
+        add(r, self.disconnects.clone());
+        add(r, self.age.clone());
+        add(r, min);
+        add(r, self.expiring_soon.clone());
     }
+}
+
+/// Register a collector (names are distinct constants; a clash would only drop the metric).
+fn add(r: &Registry, c: impl Collector + 'static) {
+    let _ = r.register(Box::new(c));
+}
+
+fn counter(name: &str, help: &str, v: u64) -> IntCounter {
+    let c = IntCounter::new(name, help).expect(VALID);
+    c.inc_by(v);
+    c
+}
+
+fn gauge(name: &str, help: &str, v: i64) -> IntGauge {
+    let g = IntGauge::new(name, help).expect(VALID);
+    g.set(v);
+    g
 }
 
 /// The Prometheus text exposition of the server's metrics.
 pub fn render(s: &crate::server::Server) -> String {
     let now = s.clock.now();
-    let mut r = Registry::default();
+    let r = Registry::new();
     let st = &s.stats;
-    let counter = |v: u64| {
-        let c: Counter = Counter::default();
-        c.inc_by(v);
-        c
-    };
-    let gauge = |v: i64| {
-        let g: Gauge = Gauge::default();
-        g.set(v);
-        g
-    };
-    r.register(
-        "rnats_connections",
-        "Client connections open now",
-        gauge(s.num_clients() as i64),
+    add(
+        &r,
+        gauge(
+            "rnats_connections",
+            "Client connections open now",
+            s.num_clients() as i64,
+        ),
     );
     for (name, help, v) in [
         (
-            "rnats_connections_accepted",
+            "rnats_connections_accepted_total",
             "Client connections accepted since start",
             &st.total_connections,
         ),
         (
-            "rnats_in_msgs",
+            "rnats_in_msgs_total",
             "Messages received from clients",
             &st.in_msgs,
         ),
         (
-            "rnats_in_bytes",
+            "rnats_in_bytes_total",
             "Payload bytes received from clients",
             &st.in_bytes,
         ),
         (
-            "rnats_out_msgs",
+            "rnats_out_msgs_total",
             "Messages delivered to clients",
             &st.out_msgs,
         ),
         (
-            "rnats_out_bytes",
+            "rnats_out_bytes_total",
             "Payload bytes delivered to clients",
             &st.out_bytes,
         ),
         (
-            "rnats_slow_consumers",
+            "rnats_slow_consumers_total",
             "Connections cut as slow consumers",
             &st.slow_consumers,
         ),
+        (
+            "rnats_stale_connections_total",
+            "Connections closed as stale (no PONG)",
+            &st.stale_connections,
+        ),
     ] {
-        r.register(name, help, counter(v.load(Ordering::Relaxed)));
+        add(&r, counter(name, help, v.load(Ordering::Relaxed)));
     }
-    st.auth.register(&mut r, now);
-    let mut out = String::new();
-    if prometheus_client::encoding::text::encode(&mut out, &r).is_err() {
+    add(
+        &r,
+        gauge(
+            "rnats_subscriptions",
+            "Subscriptions now, all accounts",
+            s.num_subscriptions() as i64,
+        ),
+    );
+    let accounts = IntGaugeVec::new(
+        Opts::new(
+            "rnats_account_connections",
+            "Client connections now, by account",
+        ),
+        &["account"],
+    )
+    .expect(VALID);
+    for a in s.account_list() {
+        accounts
+            .with_label_values(&[a.name.as_str()])
+            .set(a.conns.load(Ordering::Relaxed));
+    }
+    add(&r, accounts);
+    let cpu = prometheus::Counter::new(
+        "rnats_process_cpu_seconds_total",
+        "CPU time (user and system) used by the server process",
+    )
+    .expect(VALID);
+    cpu.inc_by(crate::monitor::process_cpu_seconds());
+    add(&r, cpu);
+    add(
+        &r,
+        gauge(
+            "rnats_process_resident_memory_bytes",
+            "Resident memory of the server process",
+            crate::monitor::process_rss() as i64,
+        ),
+    );
+    let info = IntGaugeVec::new(
+        Opts::new("rnats_build_info", "rnats build (value 1)"),
+        &["version", "nats_version"],
+    )
+    .expect(VALID);
+    info.with_label_values(&[
+        crate::defaults::RNATS_VERSION,
+        crate::defaults::NATS_VERSION,
+    ])
+    .set(1);
+    add(&r, info);
+    st.auth.register(&r, now);
+    let mut out = Vec::new();
+    if TextEncoder::new().encode(&r.gather(), &mut out).is_err() {
         out.clear();
     }
-    out
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -272,6 +272,9 @@ impl Server {
             overrides,
         });
         server.install_links();
+        if server.system_account().is_some() {
+            tokio::spawn(server.clone().statsz_loop(crate::defaults::STATSZ_INTERVAL));
+        }
         if let Some((l, _)) = http {
             tokio::spawn(crate::monitor::serve(server.clone(), l));
         }
@@ -395,6 +398,17 @@ impl Server {
     }
 
     /// Total subscriptions across accounts.
+    /// Every account (sorted by name).
+    pub fn account_list(&self) -> Vec<Arc<Account>> {
+        let mut v: Vec<Arc<Account>> = self
+            .accounts
+            .read()
+            .map(|a| a.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
     pub fn num_subscriptions(&self) -> usize {
         self.accounts
             .read()

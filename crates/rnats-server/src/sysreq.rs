@@ -319,7 +319,7 @@ impl Server {
                 self.apply_permissions(&c, defaults.clone());
             }
             match expiry {
-                Err(e) => {
+                Err(e @ rnats_auth::jwt::time::TimeError::Expired { .. }) => {
                     crate::authlog::disconnected(
                         &c,
                         "account_expired",
@@ -328,16 +328,22 @@ impl Server {
                     c.enqueue_err(wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED);
                     c.close(ClosedState::AuthenticationExpired);
                 }
-                Ok(v) => {
-                    if let Some(d) = v.deadline {
-                        c.close_at(
-                            now,
-                            d,
-                            wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED,
-                            "account_expired",
-                        );
-                    }
-                }
+                // Not yet valid or issued in the future: the policy decides whether new tokens
+                // are accepted; connections admitted under the previous JWT stay (and keep its
+                // expiry timer).
+                Err(e) => tracing::warn!(
+                    "{} - account update for {account} not applied to the expiry: account JWT {e}",
+                    c.log_prefix()
+                ),
+                Ok(v) => match v.deadline {
+                    Some(d) => c.close_at(
+                        now,
+                        d,
+                        wire::ERR_ACCOUNT_AUTHENTICATION_EXPIRED,
+                        "account_expired",
+                    ),
+                    None => c.cancel_account_expiry(),
+                },
             }
             c.writer_wake.notify_one();
         }

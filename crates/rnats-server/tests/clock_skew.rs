@@ -109,25 +109,41 @@ fn an_issuer_clock_eight_seconds_ahead() {
     r.read_until(b"PONG\r\n", Duration::from_secs(3))
         .expect("accepted with 10s of nbf leeway");
     let metrics = http_get(s.http_port.expect("monitor"), "/metrics");
-    let bucket = |le: &str| -> f64 {
-        let key = format!("rnats_jwt_age_at_verify_seconds_bucket{{le=\"{le}\",kind=\"user\"}} ");
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(&key))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no bucket {le}: {metrics}"))
-    };
-    assert_eq!(bucket("-10.0"), 0.0, "{metrics}");
-    assert_eq!(bucket("-5.0"), 1.0, "an age of about -8s: {metrics}");
-    let min: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("rnats_jwt_min_age_at_verify_seconds "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no min age: {metrics}"));
-    assert!((-9.0..=-6.0).contains(&min), "min age {min}");
-    // The exposition is well-formed Prometheus text.
+    // The exposition is well-formed Prometheus text; read it with a parser.
     let lines = metrics.lines().map(|l| Ok(l.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("parses");
+    let buckets = scrape
+        .samples
+        .iter()
+        .find_map(|x| match &x.value {
+            prometheus_parse::Value::Histogram(b)
+                if x.metric == "rnats_jwt_age_at_verify_seconds"
+                    && x.labels.get("kind") == Some("user") =>
+            {
+                Some(b.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no user age histogram: {metrics}"));
+    let bucket = |le: f64| {
+        buckets
+            .iter()
+            .find(|b| b.less_than == le)
+            .map(|b| b.count)
+            .unwrap_or_else(|| panic!("no bucket {le}: {metrics}"))
+    };
+    assert_eq!(bucket(-10.0), 0.0, "{metrics}");
+    assert_eq!(bucket(-5.0), 1.0, "an age of about -8s: {metrics}");
+    let min = scrape
+        .samples
+        .iter()
+        .find(|x| x.metric == "rnats_jwt_min_age_at_verify_seconds")
+        .map(|x| match x.value {
+            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+        .unwrap_or_else(|| panic!("no min age: {metrics}"));
+    assert!((-9.0..=-6.0).contains(&min), "min age {min}");
     assert!(
         scrape
             .samples

@@ -139,7 +139,8 @@ pub fn check(data: &ClaimsData, now: SystemTime, policy: &TimePolicy) -> Result<
     let mut deadline = None;
     if data.exp > 0 {
         let exp = unix(data.exp);
-        let end = exp + policy.exp_leeway;
+        // A far-future `exp` plus leeway must not overflow (it never expires then).
+        let end = exp.checked_add(policy.exp_leeway).unwrap_or(exp);
         if now >= end {
             let by = now.duration_since(exp).unwrap_or_default();
             return Err(TimeError::Expired { by });
@@ -225,8 +226,11 @@ impl TimeFailure {
                 human(by)
             )),
             TimeError::Expired { by } => {
-                let lifetime = (self.exp > 0 && self.iat > 0 && self.exp >= self.iat)
-                    .then(|| Duration::from_secs((self.exp - self.iat) as u64));
+                let lifetime = (self.exp > 0 && self.iat > 0)
+                    .then(|| self.exp.checked_sub(self.iat))
+                    .flatten()
+                    .and_then(|l| u64::try_from(l).ok())
+                    .map(Duration::from_secs);
                 match lifetime {
                     Some(l) if l <= Duration::from_secs(60) && by <= Duration::from_secs(60) => {
                         Some(format!(

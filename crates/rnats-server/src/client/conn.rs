@@ -601,7 +601,11 @@ impl Conn {
     ) {
         if self.in_sys && subject.starts_with(b"$SYS.") {
             let payload = &data[header_len.unwrap_or(0).min(data.len())..];
-            self.server.system_request(subject, reply, payload);
+            if crate::sysmon::is_monitor_request(subject) {
+                self.server.monitor_request(subject, reply, payload);
+            } else {
+                self.server.system_request(subject, reply, payload);
+            }
         }
         let result = self.lookup(subject);
         let skip = (!self.opts.echo).then_some(self.shared.cid);

@@ -135,6 +135,8 @@ pub struct ClientShared {
     pub rtt_ns: AtomicU64,
     /// When the last server PING was sent, in milliseconds since `started`.
     pub ping_sent_ms: AtomicU64,
+    /// Generations of the user and account expiry timers (only the newest may fire).
+    pub expiry_gen: [AtomicU64; 2],
     /// The expiry warning went out (and the expiring-soon gauge counts this connection).
     pub expiring_warned: AtomicBool,
     /// Authentication completed (stops the auth timer).
@@ -192,6 +194,7 @@ impl ClientShared {
             ping_sent_ms: AtomicU64::new(0),
             authenticated: AtomicBool::new(false),
             expiring_warned: AtomicBool::new(false),
+            expiry_gen: [AtomicU64::new(0), AtomicU64::new(0)],
             connect_seen: AtomicBool::new(false),
             stalling: AtomicBool::new(false),
             drained: Notify::new(),
@@ -422,12 +425,24 @@ impl ClientShared {
             "deadline {} reached",
             rnats_auth::jwt::time::rfc3339(deadline)
         );
+        // One live timer per kind (user, account): arming again replaces the earlier one, so a
+        // renewed account JWT moves the deadline instead of adding one.
+        let slot = usize::from(code == "account_expired");
+        let generation = self.expiry_gen[slot].fetch_add(1, Ordering::AcqRel) + 1;
         self.after(wait, move |c| {
+            if c.expiry_gen[slot].load(Ordering::Acquire) != generation {
+                return;
+            }
             tracing::debug!("{} - {text}", c.log_prefix());
             crate::authlog::disconnected(c, code, &detail);
             c.enqueue_err(text);
             c.close(ClosedState::AuthenticationExpired);
         });
+    }
+
+    /// Disarm the account expiry timer (an update without `exp`).
+    pub fn cancel_account_expiry(&self) {
+        self.expiry_gen[1].fetch_add(1, Ordering::AcqRel);
     }
 
     /// Run `f` after `wait`, unless the connection closes first.

@@ -7,7 +7,37 @@
 
 mod varz;
 
-pub use varz::varz;
+pub use varz::{process_cpu_seconds, process_mem_and_cpu, process_rss, varz};
+
+/// A monitoring answer for a system request: the `data` JSON, or an error code and text.
+pub type Answer = Result<String, (u16, String)>;
+
+/// Compact JSON (system answers).
+pub fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// `$SYS.REQ.SERVER.*.<EP>` for the endpoints built by the monitor modules; `None` for an
+/// endpoint this server does not answer. `body` holds the reference's `<EP>EventOptions`.
+pub fn endpoint_for_request(s: &Server, ep: &str, body: &[u8], q: &Query) -> Option<Answer> {
+    let _ = (s, body, q);
+    match ep {
+        _ => None,
+    }
+}
+
+/// `$SYS.REQ.ACCOUNT.<acc>.<EP>`; `None` when there is nothing to answer.
+pub fn account_endpoint_for_request(
+    s: &Server,
+    acc: &str,
+    ep: &str,
+    body: &[u8],
+) -> Option<Answer> {
+    let _ = (s, acc, body);
+    match ep {
+        _ => None,
+    }
+}
 
 use crate::server::Server;
 use http_body_util::Full;
@@ -135,9 +165,7 @@ async fn handle(
             let mut r = Response::new(Full::new(Bytes::from(crate::metrics::render(&server))));
             r.headers_mut().insert(
                 "Content-Type",
-                hyper::header::HeaderValue::from_static(
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
+                hyper::header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             );
             r
         }

@@ -15,9 +15,12 @@ pub struct Varz {
     server_name: String,
     version: String,
     proto: i64,
+    git_commit: String,
     go: String,
     host: String,
     port: u16,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    auth_required: bool,
     max_connections: i64,
     #[serde(skip_serializing_if = "is_zero")]
     max_subscriptions: i64,
@@ -66,10 +69,21 @@ pub struct Varz {
     http_req_stats: serde_json::Value,
     config_load_time: String,
     config_digest: String,
+    feature_flags: crate::events::FeatureFlags,
     system_account: String,
     slow_consumer_stats: KindStats,
     stale_connection_stats: KindStats,
+    disk_io_wait_stats: DiskIoWaitStats,
     rnats_version: String,
+}
+
+/// JetStream's disk wait statistics (always zero without JetStream).
+#[derive(Serialize, Default)]
+struct DiskIoWaitStats {
+    waiters: u64,
+    waits: u64,
+    wait_time: u64,
+    max_wait_time: u64,
 }
 
 #[derive(Serialize)]
@@ -84,9 +98,9 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
-pub fn process_mem_and_cpu() -> (u64, f64) {
-    // RSS from /proc/self/statm (pages); CPU is reported as 0 until the monitoring issue.
-    let rss = std::fs::read_to_string("/proc/self/statm")
+/// Resident memory in bytes (`/proc/self/statm`), 0 where unavailable.
+pub fn process_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| {
             s.split_whitespace()
@@ -94,8 +108,37 @@ pub fn process_mem_and_cpu() -> (u64, f64) {
                 .and_then(|v| v.parse::<u64>().ok())
         })
         .map(|pages| pages * 4096)
-        .unwrap_or(0);
-    (rss, 0.0)
+        .unwrap_or(0)
+}
+
+/// CPU time (user + system) this process used, in seconds (`/proc/self/stat`, in Linux's
+/// fixed 100 ticks per second), 0 where unavailable.
+pub fn process_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = f.get(11)?.parse().ok()?;
+            let stime: f64 = f.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// Memory, and CPU as the reference reports it: percent of one core, averaged since start.
+pub fn process_mem_and_cpu(s: &Server) -> (u64, f64) {
+    let up = std::time::SystemTime::now()
+        .duration_since(s.start)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let cpu = if up > 0.0 {
+        (process_cpu_seconds() / up * 10_000.0).round() / 100.0
+    } else {
+        0.0
+    };
+    (process_rss(), cpu)
 }
 
 /// The `/varz` answer.
@@ -107,7 +150,7 @@ pub fn varz(s: &Server) -> Varz {
         .duration_since(s.start)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let (mem, cpu) = process_mem_and_cpu();
+    let (mem, cpu) = process_mem_and_cpu(s);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -123,9 +166,11 @@ pub fn varz(s: &Server) -> Varz {
         server_name: s.name.clone(),
         version: d::NATS_VERSION.into(),
         proto: d::PROTO,
+        git_commit: format!("rnats {}", d::RNATS_VERSION),
         go: format!("rnats {}", d::RNATS_VERSION),
         host: o.host.clone(),
         port: s.client_addr.port(),
+        auth_required: o.auth_required() || s.operator().is_some(),
         max_connections: o.max_connections,
         max_subscriptions: o.max_subscriptions,
         ping_interval: o.ping_interval.as_nanos(),
@@ -176,8 +221,17 @@ pub fn varz(s: &Server) -> Varz {
         subscriptions: s.num_subscriptions(),
         http_req_stats: serde_json::json!({}),
         config_load_time: rfc3339(s.start),
-        config_digest: String::new(),
-        system_account: String::new(),
+        config_digest: o
+            .config_file
+            .as_deref()
+            .map(crate::config::digest)
+            .unwrap_or_default(),
+        feature_flags: crate::events::FEATURE_FLAGS,
+        disk_io_wait_stats: DiskIoWaitStats::default(),
+        system_account: s
+            .system_account()
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
         slow_consumer_stats: KindStats {
             clients: load(&st.slow_consumers),
             routes: 0,

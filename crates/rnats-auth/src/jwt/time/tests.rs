@@ -203,3 +203,18 @@ fn human_durations() {
     assert_eq!(human(Duration::from_secs(7500)), "2h5m");
     assert_eq!(human(Duration::from_secs(4 * 86400 + 3 * 3600)), "4d3h");
 }
+
+#[test]
+fn far_future_times_never_overflow() {
+    let c = claims(0, i64::MAX, i64::MIN);
+    let p = policy(30, 30, IatPolicy::Reject);
+    assert!(check(&c, unix(T), &p).is_ok());
+    let f = TimeFailure::new(
+        TimeError::Expired { by: S },
+        &claims(0, i64::MAX, i64::MIN + 1),
+        unix(T),
+        p,
+        false,
+    );
+    let _ = (f.to_string(), f.hint());
+}

@@ -86,21 +86,18 @@ impl Conn {
                     }
                 }
             }
-            Err(e) => {
-                if let Some(t) = e.time().filter(|t| t.iat > 0) {
-                    let kind = match e {
-                        rnats_auth::AuthFailure::AccountTime(_) => "account",
-                        _ => "user",
-                    };
-                    let iat = rnats_auth::jwt::ClaimsData {
-                        iat: t.iat,
-                        ..Default::default()
-                    };
-                    if let Some(age) = rnats_auth::jwt::time::age_secs(&iat, now) {
-                        auth.observe_age(kind, age, now);
-                    }
+            // Only a trusted token's age counts (an account refused for its times was verified
+            // against the operator; a user refused for its times was not verified yet).
+            Err(rnats_auth::AuthFailure::AccountTime(t)) => {
+                let iat = rnats_auth::jwt::ClaimsData {
+                    iat: t.iat,
+                    ..Default::default()
+                };
+                if let Some(age) = rnats_auth::jwt::time::age_secs(&iat, now) {
+                    auth.observe_age("account", age, now);
                 }
             }
+            Err(_) => {}
         }
         match verdict {
             Ok(u) => {
@@ -132,6 +129,12 @@ impl Conn {
         );
         let current = self.account.conns.load(Ordering::Acquire);
         if conn_limit != -1 && current > conn_limit {
+            crate::authlog::rejected(
+                &self.shared,
+                &rnats_auth::AuthFailure::MaxAccountConnections,
+                Some(&u.account),
+                Some(&u.claims.data.sub),
+            );
             tracing::error!(
                 "{} - {}",
                 self.shared.log_prefix(),
@@ -192,10 +195,9 @@ impl Conn {
     /// the `$SYS.ACCOUNT.<acc>.CLIENT.AUTH.EXPIRING` advisory and the expiring-soon gauge.
     fn warn_before_expiry(&self, now: SystemTime, deadline: SystemTime, u: &JwtUser) {
         let d = &u.claims.data;
-        let lifetime = if d.iat > 0 && d.exp > d.iat {
-            Duration::from_secs((d.exp - d.iat) as u64)
-        } else {
-            deadline.duration_since(now).unwrap_or_default()
+        let lifetime = match d.exp.checked_sub(d.iat).and_then(|l| u64::try_from(l).ok()) {
+            Some(l) if d.iat > 0 && l > 0 => Duration::from_secs(l),
+            _ => deadline.duration_since(now).unwrap_or_default(),
         };
         let warn_at = deadline
             .checked_sub(warning_window(lifetime))
