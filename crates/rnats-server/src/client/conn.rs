@@ -611,7 +611,7 @@ impl Conn {
             header_len,
             data,
         };
-        let mut delivered = self.dl.deliver_result(&result, skip, m);
+        let mut delivered = self.dl.deliver_result(&self.account, &result, skip, m);
         if self.account.has_links() {
             self.dl.origin_rtt_ns = self.shared.rtt_ns.load(Ordering::Relaxed);
             delivered += crate::imports::route_links(&self.account, &mut self.dl, m);
@@ -650,6 +650,9 @@ impl Conn {
             let st = &self.server.stats;
             st.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
             st.in_bytes.fetch_add(b.in_bytes, Ordering::Relaxed);
+            let acc = &self.account.stats;
+            acc.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
+            acc.in_bytes.fetch_add(b.in_bytes, Ordering::Relaxed);
         }
     }
 
