@@ -5,8 +5,16 @@
 //! One module per endpoint family; each builds a typed, serializable answer from the server's
 //! state and is shared with the system account's `$SYS.REQ.SERVER.*` requests.
 
+mod accountz;
+mod cluster;
+mod subsz;
 mod varz;
 
+pub use accountz::{
+    AccountStatz, AccountStatzOptions, Accountz, AccountzOptions, accountz, accstatz,
+};
+pub use cluster::{HealthStatus, HealthzOptions, gatewayz, healthz, leafz, routez};
+pub use subsz::{SublistStatsJson, Subsz, SubszOptions, subsz};
 pub use varz::varz;
 
 use crate::server::Server;
@@ -61,6 +69,58 @@ impl Query {
     pub fn int(&self, key: &str) -> Option<i64> {
         self.get(key).and_then(|v| v.parse().ok())
     }
+
+    /// A boolean parameter, strictly: absent or empty is `false`, a value Go's
+    /// `strconv.ParseBool` refuses is the reference's 400 text.
+    pub fn bool(&self, key: &str) -> Result<bool, String> {
+        match self.get(key).unwrap_or_default() {
+            "" => Ok(false),
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+            v => Err(format!(
+                "Error decoding boolean for '{key}': strconv.ParseBool: parsing {}: invalid syntax",
+                go_quote(v)
+            )),
+        }
+    }
+
+    /// An `int` parameter, strictly (absent or empty is 0), with the reference's 400 text.
+    pub fn int_strict(&self, key: &str) -> Result<i64, String> {
+        match self.get(key).unwrap_or_default() {
+            "" => Ok(0),
+            v => v.parse().map_err(|_| {
+                format!(
+                    "Error decoding int for '{key}': strconv.Atoi: parsing {}: invalid syntax",
+                    go_quote(v)
+                )
+            }),
+        }
+    }
+}
+
+fn go_quote(v: &str) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A monitor answer: status code and body.
+pub type Answer = (StatusCode, String);
+
+/// `200` with the indented JSON of `v`.
+fn ok<T: Serialize>(v: &T) -> Answer {
+    (StatusCode::OK, pretty(v))
+}
+
+/// Build the options from the query, then the answer; a bad parameter is a 400 with the
+/// reference's text.
+fn answer<O, T: Serialize>(
+    q: &Query,
+    parse: fn(&Query) -> Result<O, String>,
+    build: impl FnOnce(&O) -> Result<T, String>,
+) -> Answer {
+    match parse(q).and_then(|o| build(&o)) {
+        Ok(v) => ok(&v),
+        Err(e) => (StatusCode::BAD_REQUEST, e),
+    }
 }
 
 /// Accept HTTP connections until shutdown.
@@ -88,8 +148,9 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
     }
 }
 
-fn json_response(body: String) -> Response<Full<Bytes>> {
+fn json_response((status, body): Answer) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(
         "Content-Type",
@@ -104,11 +165,18 @@ fn json_response(body: String) -> Response<Full<Bytes>> {
 
 /// The JSON answer of a monitoring endpoint, `None` when `path` is not one. One line per
 /// endpoint: the system account's `$SYS.REQ.SERVER.*` requests use the same builders.
-fn endpoint(s: &Server, path: &str, q: &Query) -> Option<String> {
-    let _ = q;
+fn endpoint(s: &Server, path: &str, q: &Query) -> Option<Answer> {
     Some(match path {
-        "/varz" => pretty(&varz(s)),
-        "/healthz" => "{\"status\":\"ok\"}".to_string(),
+        "/varz" => ok(&varz(s)),
+        "/subsz" | "/subscriptionsz" => {
+            answer(q, SubszOptions::from_query, |o| subsz::checked(s, o))
+        }
+        "/accountz" => answer(q, AccountzOptions::from_query, |o| accountz::checked(s, o)),
+        "/accstatz" => answer(q, AccountStatzOptions::from_query, |o| Ok(accstatz(s, o))),
+        "/routez" => answer(q, cluster::routez_query, |_| Ok(routez(s))),
+        "/gatewayz" => answer(q, cluster::gatewayz_query, |_| Ok(gatewayz(s))),
+        "/leafz" => answer(q, cluster::leafz_query, |_| Ok(leafz(s))),
+        "/healthz" => cluster::healthz_http(s, q),
         _ => return None,
     })
 }
@@ -155,7 +223,10 @@ pub fn pretty<T: Serialize>(v: &T) -> String {
 }
 
 fn index_html() -> String {
-    let links = ["varz", "healthz", "metrics"];
+    let links = [
+        "varz", "accountz", "accstatz", "subsz", "routez", "leafz", "gatewayz", "healthz",
+        "metrics",
+    ];
     let mut s = String::from("<html><body><h1>rnats (nats-server compatible) monitoring</h1>\n");
     for l in links {
         s.push_str(&format!("<a href=\"./{l}\">{l}</a><br/>\n"));
