@@ -150,10 +150,7 @@ impl Delivery {
     /// Wake every writer touched (except the publisher's own, see `self_touched`) and add the
     /// outbound counters to the server's and the accounts'.
     pub fn flush(&mut self, stats: &ServerStats) {
-        for c in self.touched.drain(..) {
-            c.writer_wake.notify_one();
-        }
-        self.touched_ids.clear();
+        // Counters first: whoever a wake lets see a message also sees it counted.
         let (msgs, bytes) = (
             std::mem::take(&mut self.out_msgs),
             std::mem::take(&mut self.out_bytes),
@@ -166,5 +163,9 @@ impl Delivery {
             a.stats.out_msgs.fetch_add(msgs, Ordering::Relaxed);
             a.stats.out_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
+        for c in self.touched.drain(..) {
+            c.writer_wake.notify_one();
+        }
+        self.touched_ids.clear();
     }
 }

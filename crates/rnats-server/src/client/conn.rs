@@ -636,10 +636,7 @@ impl Conn {
 
     /// Wake every writer touched during this read and publish the batch's counters.
     fn flush_batch(&mut self) {
-        self.dl.flush(&self.server.stats);
-        if std::mem::take(&mut self.dl.self_touched) {
-            self.shared.writer_wake.notify_one();
-        }
+        // Counters before wakes: a client that saw its PONG sees its messages counted.
         let b = std::mem::take(&mut self.batch);
         if b.in_msgs > 0 {
             self.shared.touch_in();
@@ -653,6 +650,10 @@ impl Conn {
             let acc = &self.account.stats;
             acc.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
             acc.in_bytes.fetch_add(b.in_bytes, Ordering::Relaxed);
+        }
+        self.dl.flush(&self.server.stats);
+        if std::mem::take(&mut self.dl.self_touched) {
+            self.shared.writer_wake.notify_one();
         }
     }
 

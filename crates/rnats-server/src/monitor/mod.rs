@@ -34,16 +34,16 @@ use tokio::net::TcpListener;
 pub struct Query(Vec<(String, String)>);
 
 impl Query {
-    /// Parse a raw query string (no percent-decoding beyond `+`; the reference's parameters are
-    /// plain words, numbers and subjects).
+    /// Parse a raw query string (`+` is a space, `%XX` a byte, as Go's `url.ParseQuery`;
+    /// `acc=%24G` names `$G`).
     pub fn parse(q: Option<&str>) -> Query {
         Query(
             q.unwrap_or_default()
                 .split('&')
                 .filter(|p| !p.is_empty())
                 .map(|p| match p.split_once('=') {
-                    Some((k, v)) => (k.to_string(), v.replace('+', " ")),
-                    None => (p.to_string(), String::new()),
+                    Some((k, v)) => (unescape(k), unescape(v)),
+                    None => (unescape(p), String::new()),
                 })
                 .collect(),
         )
@@ -96,6 +96,31 @@ impl Query {
             }),
         }
     }
+}
+
+/// Percent-decoding (`+` → space); a malformed escape is kept as it is.
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn go_quote(v: &str) -> String {
@@ -260,6 +285,16 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::uptime;
+
+    #[test]
+    fn query_unescapes() {
+        let q = super::Query::parse(Some("acc=%24G&t=a+b&bad=%2&x=%zz&y=100%"));
+        assert_eq!(q.get("acc"), Some("$G"));
+        assert_eq!(q.get("t"), Some("a b"));
+        assert_eq!(q.get("bad"), Some("%2"));
+        assert_eq!(q.get("x"), Some("%zz"));
+        assert_eq!(q.get("y"), Some("100%"));
+    }
 
     #[test]
     fn uptime_format() {
