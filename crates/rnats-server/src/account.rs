@@ -6,8 +6,23 @@
 use crate::client::Subscription;
 use crate::imports::{Links, Responses};
 use crate::sublist::Sublist;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+
+/// Traffic counters of one account (`/accstatz`, nats-server `Account.stats`).
+///
+/// `in_*`: messages its clients published, added once per read batch. `out_*`: messages
+/// delivered to subscribers after a match in this account's index (for a stream import that is
+/// the publishing account, for a service import the exporter, as in the reference), added once
+/// per delivery batch. Bytes are header + payload. No per-message atomic on a shared line.
+#[derive(Debug, Default)]
+pub struct AccountStats {
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+    pub slow_consumers: AtomicU64,
+}
 
 /// An account, its subscription index and its links to other accounts.
 #[derive(Debug)]
@@ -20,6 +35,10 @@ pub struct Account {
     responses: Mutex<Responses>,
     /// Client connections bound to this account.
     pub conns: AtomicI64,
+    /// Traffic counters.
+    pub stats: AccountStats,
+    /// When the account was created or last updated (`/accountz` `update_time`).
+    pub updated: Mutex<std::time::SystemTime>,
     /// `_R_.<6 random>.`: the start of every reply subject handed out for requests into it.
     reply_prefix: Box<[u8]>,
 }
@@ -38,6 +57,8 @@ impl Account {
             has_links: AtomicBool::new(false),
             responses: Mutex::new(Responses::default()),
             conns: AtomicI64::new(0),
+            stats: AccountStats::default(),
+            updated: Mutex::new(std::time::SystemTime::now()),
             reply_prefix: reply_prefix.into(),
         })
     }
@@ -59,6 +80,7 @@ impl Account {
 
     /// Replace the links (startup and reload).
     pub fn set_links(&self, links: Links) {
+        *self.updated.lock().unwrap_or_else(|e| e.into_inner()) = std::time::SystemTime::now();
         self.has_links.store(!links.is_empty(), Ordering::Release);
         *self.links.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(links);
     }

@@ -208,6 +208,7 @@ impl Server {
         let data = payload(self);
         let mut dl = Delivery::new(0);
         dl.deliver_result(
+            &sys,
             &r,
             None,
             Msg {

@@ -487,7 +487,7 @@ pub fn install(accounts: &FxHashMap<String, Arc<Account>>, cfg: &LinkConfig) {
 /// through stream imports.
 fn route_in(acc: &Arc<Account>, dl: &mut Delivery, m: Msg<'_>, depth: u8) -> usize {
     let r = acc.sublist.match_subject(m.subject);
-    let mut n = dl.deliver_result(&r, None, m);
+    let mut n = dl.deliver_result(acc, &r, None, m);
     if acc.has_links() {
         n += follow(acc, dl, m, depth, false);
     }
@@ -515,7 +515,10 @@ fn follow(acc: &Account, dl: &mut Delivery, m: Msg<'_>, depth: u8, streams: bool
         };
         let subject = tap.transform.apply(m.subject);
         let r = importer.sublist.match_subject(&subject);
+        // The reference counts a stream import's deliveries on the publishing account (its
+        // shadow subscriptions live in the exporter's index).
         n += dl.deliver_result(
+            acc,
             &r,
             None,
             Msg {

@@ -5,6 +5,7 @@
 //! which connections it touched; [`Delivery::flush`] wakes each touched writer once, so one read
 //! batch (or one internal publish) costs one wake per subscriber rather than one per message.
 
+use crate::account::Account;
 use crate::client::{ClientShared, Subscription};
 use crate::server::ServerStats;
 use crate::sublist::SubResult;
@@ -36,6 +37,9 @@ pub struct Delivery {
     pub out_bytes: u64,
     /// The publisher's round-trip time (reported to services it sends requests to).
     pub origin_rtt_ns: u64,
+    /// Deliveries per account matched in (msgs, bytes), added to the accounts' counters at
+    /// [`Delivery::flush`]; usually one entry per batch.
+    per_account: Vec<(Arc<Account>, u64, u64)>,
 }
 
 impl Delivery {
@@ -47,10 +51,35 @@ impl Delivery {
         }
     }
 
-    /// Deliver to every plain subscription and to one member of each queue group; `skip` is a
-    /// connection that must not receive (a publisher with `echo: false`). Returns how many
-    /// subscriptions received the message.
+    /// Deliver to every plain subscription and to one member of each queue group of a match
+    /// made in account `acc` (its `sent` counters get the deliveries); `skip` is a connection
+    /// that must not receive (a publisher with `echo: false`). Returns how many subscriptions
+    /// received the message.
     pub fn deliver_result(
+        &mut self,
+        acc: &Account,
+        result: &SubResult<Subscription>,
+        skip: Option<u64>,
+        m: Msg<'_>,
+    ) -> usize {
+        let delivered = self.deliver_all(result, skip, m);
+        if delivered > 0 {
+            let (n, b) = (delivered as u64, (delivered * m.data.len()) as u64);
+            if let Some(e) = self
+                .per_account
+                .iter_mut()
+                .find(|e| std::ptr::eq(Arc::as_ptr(&e.0), acc))
+            {
+                e.1 += n;
+                e.2 += b;
+            } else if let Some(a) = acc.myself() {
+                self.per_account.push((a, n, b));
+            }
+        }
+        delivered
+    }
+
+    fn deliver_all(
         &mut self,
         result: &SubResult<Subscription>,
         skip: Option<u64>,
@@ -119,12 +148,9 @@ impl Delivery {
     }
 
     /// Wake every writer touched (except the publisher's own, see `self_touched`) and add the
-    /// outbound counters to the server's.
+    /// outbound counters to the server's and the accounts'.
     pub fn flush(&mut self, stats: &ServerStats) {
-        for c in self.touched.drain(..) {
-            c.writer_wake.notify_one();
-        }
-        self.touched_ids.clear();
+        // Counters first: whoever a wake lets see a message also sees it counted.
         let (msgs, bytes) = (
             std::mem::take(&mut self.out_msgs),
             std::mem::take(&mut self.out_bytes),
@@ -133,5 +159,13 @@ impl Delivery {
             stats.out_msgs.fetch_add(msgs, Ordering::Relaxed);
             stats.out_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
+        for (a, msgs, bytes) in self.per_account.drain(..) {
+            a.stats.out_msgs.fetch_add(msgs, Ordering::Relaxed);
+            a.stats.out_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        for c in self.touched.drain(..) {
+            c.writer_wake.notify_one();
+        }
+        self.touched_ids.clear();
     }
 }

@@ -371,6 +371,28 @@ impl Server {
         crate::imports::install(&map, jwt_links.as_ref().unwrap_or(&o.links));
     }
 
+    /// Every loaded account (`$G` and the system account included), by name.
+    pub fn accounts(&self) -> Vec<Arc<Account>> {
+        let mut v: Vec<_> = self
+            .accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// A loaded account by name (without creating it).
+    pub fn lookup_account(&self, name: &str) -> Option<Arc<Account>> {
+        self.accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
     /// Whether an account of that name is loaded (without creating it).
     pub fn has_account(&self, name: &str) -> bool {
         self.accounts

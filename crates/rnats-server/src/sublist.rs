@@ -96,13 +96,32 @@ pub enum SublistError {
     InvalidSubject,
 }
 
-/// Counters for monitoring (`/subsz`).
+/// Counters for monitoring (`/subsz`, nats-server `SublistStats`).
+///
+/// `inserts`/`removes` count index changes. `matches` counts lookups in this shared index and
+/// `cache_hits` those its result cache answered. Client readers keep their own per-connection
+/// result cache and only come here on a miss (as the reference's per-client cache does), so
+/// these are per lookup, not per published message: a steady publisher costs no atomic here.
 #[derive(Debug, Default)]
 pub struct SublistStats {
     pub inserts: AtomicU64,
     pub removes: AtomicU64,
     pub matches: AtomicU64,
     pub cache_hits: AtomicU64,
+}
+
+/// A point-in-time copy of an index's counters, plus the fanout of its cached results
+/// (`len(psubs) + len(qsubs)` per cached subject, as the reference computes it).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct StatsSnapshot {
+    pub subscriptions: u64,
+    pub cache_len: u64,
+    pub inserts: u64,
+    pub removes: u64,
+    pub matches: u64,
+    pub cache_hits: u64,
+    pub max_fanout: u64,
+    pub total_fanout: u64,
 }
 
 /// Cached results by literal subject, each with the generation it was computed at.
@@ -159,6 +178,30 @@ impl<S: SubEntry> Sublist<S> {
             .as_ref()
             .and_then(|c| c.lock().ok().map(|c| c.len()))
             .unwrap_or(0)
+    }
+
+    /// The counters and the cache's fanout now.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut st = StatsSnapshot {
+            subscriptions: self.count() as u64,
+            inserts: load(&self.stats.inserts),
+            removes: load(&self.stats.removes),
+            matches: load(&self.stats.matches),
+            cache_hits: load(&self.stats.cache_hits),
+            ..Default::default()
+        };
+        if let Some(c) = &self.cache
+            && let Ok(c) = c.lock()
+        {
+            st.cache_len = c.len() as u64;
+            for (_, r) in c.values() {
+                let l = (r.psubs.len() + r.qsubs.len()) as u64;
+                st.total_fanout += l;
+                st.max_fanout = st.max_fanout.max(l);
+            }
+        }
+        st
     }
 
     /// Called with the trie write lock held: results computed before this point carry an older

@@ -9,7 +9,7 @@
 //! `exact_match`, `tags`, `domain`); a server the filter excludes stays silent. Requests run on
 //! their own task, never on the requesting client's reader.
 
-use crate::monitor::{self, Query};
+use crate::monitor;
 use crate::server::Server;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -134,8 +134,7 @@ pub fn is_monitor_request(subject: &[u8]) -> bool {
             && !subject.windows(8).any(|w| w == b".CLAIMS."))
 }
 
-/// What a monitoring request answers with: a JSON document or an error.
-type Answer = Result<String, (u16, String)>;
+use monitor::SysAnswer as Answer;
 
 impl Server {
     /// Handle a monitoring request published in the system account (on its own task).
@@ -198,12 +197,9 @@ impl Server {
 
     /// `$SYS.REQ.SERVER.*.<EP>` for the HTTP monitor's endpoints.
     fn server_endpoint(&self, ep: &str, body: &[u8]) -> Option<Answer> {
-        let q = Query::default();
-        let _ = body;
         Some(match ep {
             "VARZ" => Ok(monitor::json(&monitor::varz(self))),
-            "HEALTHZ" => Ok("{\"status\":\"ok\",\"status_code\":200}".to_string()),
-            _ => return monitor::endpoint_for_request(self, ep, body, &q),
+            _ => return monitor::endpoint_for_request(self, ep, body),
         })
     }
 

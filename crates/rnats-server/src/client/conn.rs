@@ -615,7 +615,7 @@ impl Conn {
             header_len,
             data,
         };
-        let mut delivered = self.dl.deliver_result(&result, skip, m);
+        let mut delivered = self.dl.deliver_result(&self.account, &result, skip, m);
         if self.account.has_links() {
             self.dl.origin_rtt_ns = self.shared.rtt_ns.load(Ordering::Relaxed);
             delivered += crate::imports::route_links(&self.account, &mut self.dl, m);
@@ -640,10 +640,7 @@ impl Conn {
 
     /// Wake every writer touched during this read and publish the batch's counters.
     fn flush_batch(&mut self) {
-        self.dl.flush(&self.server.stats);
-        if std::mem::take(&mut self.dl.self_touched) {
-            self.shared.writer_wake.notify_one();
-        }
+        // Counters before wakes: a client that saw its PONG sees its messages counted.
         let b = std::mem::take(&mut self.batch);
         if b.in_msgs > 0 {
             self.shared.touch_in();
@@ -654,6 +651,13 @@ impl Conn {
             let st = &self.server.stats;
             st.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
             st.in_bytes.fetch_add(b.in_bytes, Ordering::Relaxed);
+            let acc = &self.account.stats;
+            acc.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
+            acc.in_bytes.fetch_add(b.in_bytes, Ordering::Relaxed);
+        }
+        self.dl.flush(&self.server.stats);
+        if std::mem::take(&mut self.dl.self_touched) {
+            self.shared.writer_wake.notify_one();
         }
     }
 

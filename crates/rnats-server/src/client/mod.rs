@@ -275,6 +275,10 @@ impl ClientShared {
             self.max_pending
         );
         self.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+        self.account()
+            .stats
+            .slow_consumers
+            .fetch_add(1, Ordering::Relaxed);
         self.close(ClosedState::SlowConsumerPendingBytes);
     }
 

@@ -141,6 +141,11 @@ async fn flush(
                         len
                     );
                     shared.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .account()
+                        .stats
+                        .slow_consumers
+                        .fetch_add(1, Ordering::Relaxed);
                 }
                 return Err(ClosedState::SlowConsumerWriteDeadline);
             }

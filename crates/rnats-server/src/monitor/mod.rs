@@ -5,12 +5,28 @@
 //! One module per endpoint family; each builds a typed, serializable answer from the server's
 //! state and is shared with the system account's `$SYS.REQ.SERVER.*` requests.
 
+mod accountz;
+mod cluster;
+mod subsz;
 mod varz;
 
+pub use accountz::{
+    AccountStatz, AccountStatzOptions, Accountz, AccountzOptions, accountz, accstatz,
+};
+pub use cluster::{HealthStatus, HealthzOptions, gatewayz, healthz, leafz, routez};
+pub use subsz::{SublistStatsJson, Subsz, SubszOptions, subsz};
 pub use varz::{process_cpu_seconds, process_mem_and_cpu, process_rss, varz};
 
 /// A monitoring answer for a system request: the `data` JSON, or an error code and text.
-pub type Answer = Result<String, (u16, String)>;
+pub type SysAnswer = Result<String, (u16, String)>;
+
+/// The endpoint's options from a system request body (empty: the defaults).
+fn body_options<O: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<O, (u16, String)> {
+    if body.is_empty() {
+        return Ok(O::default());
+    }
+    serde_json::from_slice(body).map_err(|e| (400, e.to_string()))
+}
 
 /// Compact JSON (system answers).
 pub fn json<T: Serialize>(v: &T) -> String {
@@ -19,11 +35,20 @@ pub fn json<T: Serialize>(v: &T) -> String {
 
 /// `$SYS.REQ.SERVER.*.<EP>` for the endpoints built by the monitor modules; `None` for an
 /// endpoint this server does not answer. `body` holds the reference's `<EP>EventOptions`.
-pub fn endpoint_for_request(s: &Server, ep: &str, body: &[u8], q: &Query) -> Option<Answer> {
-    let _ = (s, body, q);
-    match ep {
-        _ => None,
-    }
+pub fn endpoint_for_request(s: &Server, ep: &str, body: &[u8]) -> Option<SysAnswer> {
+    Some(match ep {
+        "SUBSZ" => body_options::<SubszOptions>(body)
+            .and_then(|o| subsz::checked(s, &o).map_err(|e| (400, e)))
+            .map(|v| json(&v)),
+        "ACCOUNTZ" => body_options::<AccountzOptions>(body)
+            .and_then(|o| accountz::checked(s, &o).map_err(|e| (400, e)))
+            .map(|v| json(&v)),
+        "HEALTHZ" => body_options::<HealthzOptions>(body).map(|o| json(&healthz(s, &o))),
+        "ROUTEZ" => Ok(json(&routez(s))),
+        "GATEWAYZ" => Ok(json(&gatewayz(s))),
+        "LEAFZ" => Ok(json(&leafz(s))),
+        _ => return None,
+    })
 }
 
 /// `$SYS.REQ.ACCOUNT.<acc>.<EP>`; `None` when there is nothing to answer.
@@ -32,11 +57,33 @@ pub fn account_endpoint_for_request(
     acc: &str,
     ep: &str,
     body: &[u8],
-) -> Option<Answer> {
-    let _ = (s, acc, body);
-    match ep {
-        _ => None,
-    }
+) -> Option<SysAnswer> {
+    Some(match ep {
+        "SUBSZ" => body_options::<SubszOptions>(body)
+            .map(|mut o| {
+                o.subscriptions = true;
+                o.account = acc.to_string();
+                o
+            })
+            .and_then(|o| subsz::checked(s, &o).map_err(|e| (400, e)))
+            .map(|v| json(&v)),
+        "STATZ" => {
+            let o = match body_options::<AccountStatzOptions>(body) {
+                Ok(mut o) => {
+                    o.accounts = vec![acc.to_string()];
+                    o
+                }
+                Err(e) => return Some(Err(e)),
+            };
+            let st = accstatz(s, &o);
+            // Nothing to report for an account without connections (unless asked).
+            if st.account_statz.is_empty() {
+                return None;
+            }
+            Ok(json(&st))
+        }
+        _ => return None,
+    })
 }
 
 use crate::server::Server;
@@ -56,16 +103,16 @@ use tokio::net::TcpListener;
 pub struct Query(Vec<(String, String)>);
 
 impl Query {
-    /// Parse a raw query string (no percent-decoding beyond `+`; the reference's parameters are
-    /// plain words, numbers and subjects).
+    /// Parse a raw query string (`+` is a space, `%XX` a byte, as Go's `url.ParseQuery`;
+    /// `acc=%24G` names `$G`).
     pub fn parse(q: Option<&str>) -> Query {
         Query(
             q.unwrap_or_default()
                 .split('&')
                 .filter(|p| !p.is_empty())
                 .map(|p| match p.split_once('=') {
-                    Some((k, v)) => (k.to_string(), v.replace('+', " ")),
-                    None => (p.to_string(), String::new()),
+                    Some((k, v)) => (unescape(k), unescape(v)),
+                    None => (unescape(p), String::new()),
                 })
                 .collect(),
         )
@@ -90,6 +137,83 @@ impl Query {
     /// An integer parameter.
     pub fn int(&self, key: &str) -> Option<i64> {
         self.get(key).and_then(|v| v.parse().ok())
+    }
+
+    /// A boolean parameter, strictly: absent or empty is `false`, a value Go's
+    /// `strconv.ParseBool` refuses is the reference's 400 text.
+    pub fn bool(&self, key: &str) -> Result<bool, String> {
+        match self.get(key).unwrap_or_default() {
+            "" => Ok(false),
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+            v => Err(format!(
+                "Error decoding boolean for '{key}': strconv.ParseBool: parsing {}: invalid syntax",
+                go_quote(v)
+            )),
+        }
+    }
+
+    /// An `int` parameter, strictly (absent or empty is 0), with the reference's 400 text.
+    pub fn int_strict(&self, key: &str) -> Result<i64, String> {
+        match self.get(key).unwrap_or_default() {
+            "" => Ok(0),
+            v => v.parse().map_err(|_| {
+                format!(
+                    "Error decoding int for '{key}': strconv.Atoi: parsing {}: invalid syntax",
+                    go_quote(v)
+                )
+            }),
+        }
+    }
+}
+
+/// Percent-decoding (`+` → space); a malformed escape is kept as it is.
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn go_quote(v: &str) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A monitor answer: status code and body.
+pub type Answer = (StatusCode, String);
+
+/// `200` with the indented JSON of `v`.
+fn ok<T: Serialize>(v: &T) -> Answer {
+    (StatusCode::OK, pretty(v))
+}
+
+/// Build the options from the query, then the answer; a bad parameter is a 400 with the
+/// reference's text.
+fn answer<O, T: Serialize>(
+    q: &Query,
+    parse: fn(&Query) -> Result<O, String>,
+    build: impl FnOnce(&O) -> Result<T, String>,
+) -> Answer {
+    match parse(q).and_then(|o| build(&o)) {
+        Ok(v) => ok(&v),
+        Err(e) => (StatusCode::BAD_REQUEST, e),
     }
 }
 
@@ -118,8 +242,9 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
     }
 }
 
-fn json_response(body: String) -> Response<Full<Bytes>> {
+fn json_response((status, body): Answer) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(
         "Content-Type",
@@ -134,11 +259,18 @@ fn json_response(body: String) -> Response<Full<Bytes>> {
 
 /// The JSON answer of a monitoring endpoint, `None` when `path` is not one. One line per
 /// endpoint: the system account's `$SYS.REQ.SERVER.*` requests use the same builders.
-fn endpoint(s: &Server, path: &str, q: &Query) -> Option<String> {
-    let _ = q;
+fn endpoint(s: &Server, path: &str, q: &Query) -> Option<Answer> {
     Some(match path {
-        "/varz" => pretty(&varz(s)),
-        "/healthz" => "{\"status\":\"ok\"}".to_string(),
+        "/varz" => ok(&varz(s)),
+        "/subsz" | "/subscriptionsz" => {
+            answer(q, SubszOptions::from_query, |o| subsz::checked(s, o))
+        }
+        "/accountz" => answer(q, AccountzOptions::from_query, |o| accountz::checked(s, o)),
+        "/accstatz" => answer(q, AccountStatzOptions::from_query, |o| Ok(accstatz(s, o))),
+        "/routez" => answer(q, cluster::routez_query, |_| Ok(routez(s))),
+        "/gatewayz" => answer(q, cluster::gatewayz_query, |_| Ok(gatewayz(s))),
+        "/leafz" => answer(q, cluster::leafz_query, |_| Ok(leafz(s))),
+        "/healthz" => cluster::healthz_http(s, q),
         _ => return None,
     })
 }
@@ -183,7 +315,10 @@ pub fn pretty<T: Serialize>(v: &T) -> String {
 }
 
 fn index_html() -> String {
-    let links = ["varz", "healthz", "metrics"];
+    let links = [
+        "varz", "accountz", "accstatz", "subsz", "routez", "leafz", "gatewayz", "healthz",
+        "metrics",
+    ];
     let mut s = String::from("<html><body><h1>rnats (nats-server compatible) monitoring</h1>\n");
     for l in links {
         s.push_str(&format!("<a href=\"./{l}\">{l}</a><br/>\n"));
@@ -217,6 +352,16 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::uptime;
+
+    #[test]
+    fn query_unescapes() {
+        let q = super::Query::parse(Some("acc=%24G&t=a+b&bad=%2&x=%zz&y=100%"));
+        assert_eq!(q.get("acc"), Some("$G"));
+        assert_eq!(q.get("t"), Some("a b"));
+        assert_eq!(q.get("bad"), Some("%2"));
+        assert_eq!(q.get("x"), Some("%zz"));
+        assert_eq!(q.get("y"), Some("100%"));
+    }
 
     #[test]
     fn uptime_format() {
