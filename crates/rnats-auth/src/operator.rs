@@ -326,10 +326,9 @@ pub fn authenticate_user_traced(
             lim.times_location
         )));
     }
-    if !uc.nats.issuer_account.is_empty()
-        && !(uc.nats.issuer_account.starts_with('A')
-            && nkeys::KeyPair::from_public_key(&uc.nats.issuer_account).is_ok())
-    {
+    let ia = &uc.nats.issuer_account;
+    let ia_ok = ia.starts_with('A') && nkeys::KeyPair::from_public_key(ia).is_ok();
+    if !ia.is_empty() && !ia_ok {
         return Err(AuthFailure::JwtInvalid(
             "issuer_account is not an account key".into(),
         ));
