@@ -5,8 +5,12 @@
 //! One module per endpoint family; each builds a typed, serializable answer from the server's
 //! state and is shared with the system account's `$SYS.REQ.SERVER.*` requests.
 
+pub mod closed;
+pub mod connz;
 mod varz;
 
+pub use closed::ClosedRing;
+pub use connz::{Connz, ConnzOptions, connz};
 pub use varz::varz;
 
 use crate::server::Server;
@@ -102,13 +106,14 @@ fn json_response(body: String) -> Response<Full<Bytes>> {
     r
 }
 
-/// The JSON answer of a monitoring endpoint, `None` when `path` is not one. One line per
-/// endpoint: the system account's `$SYS.REQ.SERVER.*` requests use the same builders.
-fn endpoint(s: &Server, path: &str, q: &Query) -> Option<String> {
-    let _ = q;
+/// The JSON answer of a monitoring endpoint (`Err`: a 400 with the reference's text), `None`
+/// when `path` is not one. One line per endpoint: the system account's `$SYS.REQ.SERVER.*`
+/// requests use the same builders.
+fn endpoint(s: &Server, path: &str, q: &Query) -> Option<Result<String, String>> {
     Some(match path {
-        "/varz" => pretty(&varz(s)),
-        "/healthz" => "{\"status\":\"ok\"}".to_string(),
+        "/varz" => Ok(pretty(&varz(s))),
+        "/connz" => ConnzOptions::from_query(q).map(|o| pretty(&connz(s, &o))),
+        "/healthz" => Ok("{\"status\":\"ok\"}".to_string()),
         _ => return None,
     })
 }
@@ -119,8 +124,14 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().trim_end_matches('/');
     let q = Query::parse(req.uri().query());
-    if let Some(body) = endpoint(&server, path, &q) {
-        return Ok(json_response(body));
+    match endpoint(&server, path, &q) {
+        Some(Ok(body)) => return Ok(json_response(body)),
+        Some(Err(text)) => {
+            let mut r = Response::new(Full::new(Bytes::from(text)));
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(r);
+        }
+        None => {}
     }
     Ok(match path {
         "" => {
@@ -155,7 +166,7 @@ pub fn pretty<T: Serialize>(v: &T) -> String {
 }
 
 fn index_html() -> String {
-    let links = ["varz", "healthz", "metrics"];
+    let links = ["varz", "connz", "healthz", "metrics"];
     let mut s = String::from("<html><body><h1>rnats (nats-server compatible) monitoring</h1>\n");
     for l in links {
         s.push_str(&format!("<a href=\"./{l}\">{l}</a><br/>\n"));
