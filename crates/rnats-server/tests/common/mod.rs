@@ -1,3 +1,4 @@
 //! Helpers shared by integration test files.
 
+pub mod connz;
 pub mod jwtdiff;
