@@ -57,6 +57,8 @@ pub struct Server {
     /// Sequence number of the events this server published.
     pub(crate) event_seq: AtomicU64,
     clients: Mutex<FxHashMap<u64, Arc<ClientShared>>>,
+    /// The last `max_closed_clients` closed connections (`/connz?state=closed`).
+    pub closed: crate::monitor::ClosedRing,
     next_cid: AtomicU64,
     next_sid: AtomicU64,
     /// The bound client address.
@@ -260,6 +262,7 @@ impl Server {
             start: SystemTime::now(),
             stats: Arc::new(ServerStats::default()),
             clients: Mutex::new(FxHashMap::default()),
+            closed: Default::default(),
             next_cid: AtomicU64::new(1),
             next_sid: AtomicU64::new(1),
             client_addr,

@@ -76,6 +76,14 @@ fn server_requests_have_the_reference_shapes() {
         "$SYS.REQ.SERVER.PING.IDZ",
         "$SYS.REQ.SERVER.PING.VARZ",
         "$SYS.REQ.SERVER.PING.HEALTHZ",
+        "$SYS.REQ.SERVER.PING.CONNZ",
+        "$SYS.REQ.SERVER.PING.SUBSZ",
+        "$SYS.REQ.SERVER.PING.ACCOUNTZ",
+        "$SYS.REQ.SERVER.PING.ROUTEZ",
+        "$SYS.REQ.SERVER.PING.GATEWAYZ",
+        "$SYS.REQ.SERVER.PING.LEAFZ",
+        "$SYS.REQ.ACCOUNT.SYS.CONNZ",
+        "$SYS.REQ.ACCOUNT.SYS.SUBSZ",
     ] {
         let x = request(&mut a, subject, "", wait).unwrap_or(Value::Null);
         let y = request(&mut b, subject, "", wait).unwrap_or(Value::Null);

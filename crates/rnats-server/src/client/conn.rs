@@ -44,6 +44,8 @@ pub struct Stop;
 struct Batch {
     in_msgs: u64,
     in_bytes: u64,
+    /// Subscription changes (SUB/UNSUB) during the read.
+    subs: u64,
 }
 
 /// The reader's state for one connection.
@@ -369,11 +371,13 @@ impl Conn {
                 sid,
             } => {
                 self.shared.touch_in();
+                self.batch.subs += 1;
                 self.subscribe(subject, queue, sid);
                 Ok(())
             }
             ClientOp::Unsub { sid, max } => {
                 self.shared.touch_in();
+                self.batch.subs += 1;
                 self.unsubscribe(sid, max);
                 self.reply_ok();
                 Ok(())
@@ -642,6 +646,9 @@ impl Conn {
     fn flush_batch(&mut self) {
         // Counters before wakes: a client that saw its PONG sees its messages counted.
         let b = std::mem::take(&mut self.batch);
+        if b.in_msgs > 0 || b.subs > 0 {
+            self.shared.touch_activity();
+        }
         if b.in_msgs > 0 {
             self.shared.touch_in();
             self.shared.in_msgs.fetch_add(b.in_msgs, Ordering::Relaxed);
@@ -662,11 +669,13 @@ impl Conn {
     }
 
     fn cleanup(&mut self) {
+        let reason = self.shared.reason().unwrap_or(ClosedState::ClientClosed);
+        // Snapshot for `/connz?state=closed` while the subscriptions are still there.
+        self.server.closed.save(&self.server, &self.shared, reason);
         self.drop_all_subs();
         if let Some(a) = self.counted.take() {
             a.conns.fetch_sub(1, Ordering::AcqRel);
         }
-        let reason = self.shared.reason().unwrap_or(ClosedState::ClientClosed);
         tracing::debug!(
             "{} - Client connection closed: {}",
             self.shared.log_prefix(),

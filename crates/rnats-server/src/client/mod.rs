@@ -81,6 +81,10 @@ pub struct JwtSession {
     pub bearer: bool,
     /// The permissions came from the account's defaults (they follow updates).
     pub uses_account_defaults: bool,
+    /// The user JWT's name and tags, and the account JWT's name (`/connz` `name_tag`, `tags`).
+    pub name: String,
+    pub tags: Vec<String>,
+    pub account_name: String,
 }
 
 /// Bytes waiting to be written to one connection.
@@ -101,6 +105,11 @@ pub struct ClientMeta {
     pub name: String,
     pub lang: String,
     pub version: String,
+    /// The reference's raw auth user (`getRawAuthUser`): the nkey, else the user, else
+    /// `[REDACTED]` for a token; empty for a JWT user (whose public key is in [`JwtSession`]).
+    pub auth_user: String,
+    /// The user JWT presented in CONNECT (`/connz?auth=1` shows it unless it is a bearer token).
+    pub jwt: String,
 }
 
 /// The shared half of a connection.
@@ -125,6 +134,9 @@ pub struct ClientShared {
     pub max_pending: usize,
     /// Milliseconds since `started` of the last inbound message, sub op or PING.
     pub last_in_ms: AtomicU64,
+    /// Nanoseconds since `started` of the last CONNECT, message or subscription change
+    /// (`/connz` `last_activity`; stored once per read batch).
+    pub last_activity_ns: AtomicU64,
     pub pings_out: AtomicU32,
     pub in_msgs: AtomicU64,
     pub in_bytes: AtomicU64,
@@ -185,6 +197,7 @@ impl ClientShared {
             subs: Mutex::new(FxHashMap::default()),
             max_pending,
             last_in_ms: AtomicU64::new(0),
+            last_activity_ns: AtomicU64::new(0),
             pings_out: AtomicU32::new(0),
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
@@ -473,6 +486,18 @@ impl ClientShared {
     /// Milliseconds since the connection started.
     pub fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    /// Record activity for monitoring (`last_activity`).
+    pub fn touch_activity(&self) {
+        let ns = self.started.elapsed().as_nanos() as u64;
+        self.last_activity_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// When the last activity happened (the connection's start when there was none).
+    pub fn last_activity(&self) -> SystemTime {
+        let ns = self.last_activity_ns.load(Ordering::Relaxed);
+        self.start + std::time::Duration::from_nanos(ns)
     }
 
     /// Record inbound activity (suppresses the next server PING).

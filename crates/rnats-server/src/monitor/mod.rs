@@ -6,14 +6,18 @@
 //! state and is shared with the system account's `$SYS.REQ.SERVER.*` requests.
 
 mod accountz;
+pub mod closed;
 mod cluster;
+pub mod connz;
 mod subsz;
 mod varz;
 
 pub use accountz::{
     AccountStatz, AccountStatzOptions, Accountz, AccountzOptions, accountz, accstatz,
 };
+pub use closed::ClosedRing;
 pub use cluster::{HealthStatus, HealthzOptions, gatewayz, healthz, leafz, routez};
+pub use connz::{Connz, ConnzOptions, connz};
 pub use subsz::{SublistStatsJson, Subsz, SubszOptions, subsz};
 pub use varz::{process_cpu_seconds, process_mem_and_cpu, process_rss, varz};
 
@@ -37,6 +41,9 @@ pub fn json<T: Serialize>(v: &T) -> String {
 /// endpoint this server does not answer. `body` holds the reference's `<EP>EventOptions`.
 pub fn endpoint_for_request(s: &Server, ep: &str, body: &[u8]) -> Option<SysAnswer> {
     Some(match ep {
+        "CONNZ" => body_options::<ConnzOptions>(body)
+            .and_then(|o| connz::try_connz(s, &o).map_err(|e| (400, e)))
+            .map(|v| json(&v)),
         "SUBSZ" => body_options::<SubszOptions>(body)
             .and_then(|o| subsz::checked(s, &o).map_err(|e| (400, e)))
             .map(|v| json(&v)),
@@ -59,6 +66,13 @@ pub fn account_endpoint_for_request(
     body: &[u8],
 ) -> Option<SysAnswer> {
     Some(match ep {
+        "CONNZ" => body_options::<ConnzOptions>(body)
+            .map(|mut o| {
+                o.account = acc.to_string();
+                o
+            })
+            .and_then(|o| connz::try_connz(s, &o).map_err(|e| (400, e)))
+            .map(|v| json(&v)),
         "SUBSZ" => body_options::<SubszOptions>(body)
             .map(|mut o| {
                 o.subscriptions = true;
@@ -262,6 +276,7 @@ fn json_response((status, body): Answer) -> Response<Full<Bytes>> {
 fn endpoint(s: &Server, path: &str, q: &Query) -> Option<Answer> {
     Some(match path {
         "/varz" => ok(&varz(s)),
+        "/connz" => answer(q, ConnzOptions::from_query, |o| Ok(connz(s, o))),
         "/subsz" | "/subscriptionsz" => {
             answer(q, SubszOptions::from_query, |o| subsz::checked(s, o))
         }
@@ -281,8 +296,8 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().trim_end_matches('/');
     let q = Query::parse(req.uri().query());
-    if let Some(body) = endpoint(&server, path, &q) {
-        return Ok(json_response(body));
+    if let Some(a) = endpoint(&server, path, &q) {
+        return Ok(json_response(a));
     }
     Ok(match path {
         "" => {
@@ -316,7 +331,7 @@ pub fn pretty<T: Serialize>(v: &T) -> String {
 
 fn index_html() -> String {
     let links = [
-        "varz", "accountz", "accstatz", "subsz", "routez", "leafz", "gatewayz", "healthz",
+        "varz", "connz", "accountz", "accstatz", "subsz", "routez", "leafz", "gatewayz", "healthz",
         "metrics",
     ];
     let mut s = String::from("<html><body><h1>rnats (nats-server compatible) monitoring</h1>\n");

@@ -1,4 +1,5 @@
 //! Helpers shared by integration test files.
 
+pub mod connz;
 pub mod jsonshape;
 pub mod jwtdiff;

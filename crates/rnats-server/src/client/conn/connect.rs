@@ -53,7 +53,17 @@ impl Conn {
                 .filter(|u| !u.is_empty())
                 .or_else(|| opts.nkey.clone())
                 .unwrap_or_default();
+            let some = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+            m.jwt = some(&opts.jwt).unwrap_or_default();
+            m.auth_user = some(&opts.nkey)
+                .or_else(|| some(&opts.user))
+                .or_else(|| {
+                    (m.jwt.is_empty() && some(&opts.auth_token).is_some())
+                        .then(|| "[REDACTED]".to_string())
+                })
+                .unwrap_or_default();
         }
+        self.shared.touch_activity();
         if self.needs_auth && self.uses_jwt(&opts) {
             // An account the URL resolver must fetch first: finish off the read path.
             let o = self.server.opts();

@@ -187,6 +187,9 @@ impl Conn {
                 issuer: u.claims.data.iss.clone(),
                 bearer: u.claims.nats.limits.bearer_token,
                 uses_account_defaults: u.uses_account_defaults,
+                name: u.claims.data.name.clone(),
+                tags: u.claims.nats.tags.clone(),
+                account_name: u.account_claims.data.name.clone(),
             });
         Ok(())
     }
