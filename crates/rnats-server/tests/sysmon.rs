@@ -40,21 +40,15 @@ fn sys_client(port: u16) -> Raw {
 
 /// Publish a request and return the JSON answer (`None` when none comes within `wait`).
 fn request(r: &mut Raw, subject: &str, body: &str, wait: Duration) -> Option<Value> {
-    r.send(
-        format!(
-            "PUB {subject} _R.{subject} {}\r\n{body}\r\nPING\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    );
-    let got = r.read_until(b"PONG\r\n", wait).ok()?;
-    let mut got = String::from_utf8_lossy(&got).into_owned();
-    if !got.contains(&format!("MSG _R.{subject} ")) {
-        // The answer comes from another task: wait for it a little.
-        let (more, _) = r.read_for(wait);
-        got.push_str(&String::from_utf8_lossy(&more));
+    r.send(format!("PUB {subject} _R.{subject} {}\r\n{body}\r\n", body.len()).as_bytes());
+    let header = format!("MSG _R.{subject} ");
+    let mut got = r.read_until(header.as_bytes(), wait).ok()?;
+    // Then the rest of the header line and the JSON payload line.
+    while got.windows(2).filter(|w| w == b"\r\n").count() < 2 {
+        got.extend(r.read_until(b"\r\n", wait).ok()?);
     }
-    let start = got.find(&format!("MSG _R.{subject} "))?;
+    let got = String::from_utf8_lossy(&got).into_owned();
+    let start = got.find(&header)?;
     let line_end = start + got[start..].find("\r\n")?;
     let payload = got[line_end + 2..].split("\r\n").next()?;
     serde_json::from_str(payload).ok()
