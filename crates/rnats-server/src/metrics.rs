@@ -267,12 +267,52 @@ pub fn render(s: &crate::server::Server) -> String {
         &["account"],
     )
     .expect(VALID);
+    let traffic = |name: &str, help: &str| {
+        IntCounterVec::new(Opts::new(name, help), &["account"]).expect(VALID)
+    };
+    let acc_in_msgs = traffic(
+        "rnats_account_in_msgs_total",
+        "Messages received, by account",
+    );
+    let acc_in_bytes = traffic(
+        "rnats_account_in_bytes_total",
+        "Payload bytes received, by account",
+    );
+    let acc_out_msgs = traffic("rnats_account_out_msgs_total", "Messages sent, by account");
+    let acc_out_bytes = traffic(
+        "rnats_account_out_bytes_total",
+        "Payload bytes sent, by account",
+    );
+    let acc_slow = traffic(
+        "rnats_account_slow_consumers_total",
+        "Slow consumers, by account",
+    );
     for a in s.account_list() {
+        let l = [a.name.as_str()];
         accounts
-            .with_label_values(&[a.name.as_str()])
+            .with_label_values(&l)
             .set(a.conns.load(Ordering::Relaxed));
+        let st = &a.stats;
+        for (m, v) in [
+            (&acc_in_msgs, &st.in_msgs),
+            (&acc_in_bytes, &st.in_bytes),
+            (&acc_out_msgs, &st.out_msgs),
+            (&acc_out_bytes, &st.out_bytes),
+            (&acc_slow, &st.slow_consumers),
+        ] {
+            m.with_label_values(&l).inc_by(v.load(Ordering::Relaxed));
+        }
     }
     add(&r, accounts);
+    for m in [
+        acc_in_msgs,
+        acc_in_bytes,
+        acc_out_msgs,
+        acc_out_bytes,
+        acc_slow,
+    ] {
+        add(&r, m);
+    }
     let cpu = prometheus::Counter::new(
         "rnats_process_cpu_seconds_total",
         "CPU time (user and system) used by the server process",
