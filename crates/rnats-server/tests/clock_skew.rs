@@ -65,11 +65,15 @@ fn an_issuer_clock_eight_seconds_ahead() {
     let sys = op.account("SYS", json!({}));
     let acc = op.account("ACC", json!({}));
     let base = operator_config(&op, &sys, &[&acc]);
-    let ahead = now() + 8;
-    let user = acc.user("early", json!({"iat": ahead, "nbf": ahead}));
+    // Minted after each server is up, so a slow start cannot eat into the 8 s.
+    let early = || {
+        let ahead = now() + 8;
+        acc.user("early", json!({"iat": ahead, "nbf": ahead}))
+    };
 
     // Defaults: refused, with the reason, the numbers and a hint in the log.
     let s = serve(&conf("default", &base));
+    let user = early();
     let mut r = login(&s, &user, "");
     let (out, _) = r.read_for(Duration::from_secs(2));
     assert_eq!(
@@ -105,6 +109,7 @@ fn an_issuer_clock_eight_seconds_ahead() {
         "leeway",
         &format!("{base}\nclock_skew {{ nbf: 10s }}\n"),
     ));
+    let user = early();
     let mut r = login(&s, &user, "");
     r.read_until(b"PONG\r\n", Duration::from_secs(3))
         .expect("accepted with 10s of nbf leeway");
