@@ -8,8 +8,13 @@
 use rnats_testkit::jwt::{Operator, now, operator_config};
 use rnats_testkit::{Raw, ServerProcess};
 use serde_json::json;
-use std::io::{Read, Write};
 use std::path::Path;
+
+mod common;
+
+fn body(port: u16, path: &str) -> String {
+    common::http::get(port, path).1
+}
 use std::time::Duration;
 
 fn bin() -> &'static Path {
@@ -22,18 +27,6 @@ fn conf(tag: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join("server.conf");
     std::fs::write(&p, text).expect("write");
     p
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("http");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("req");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
 }
 
 fn wait_log(s: &ServerProcess, needle: &str) -> String {
@@ -98,7 +91,7 @@ fn an_issuer_clock_eight_seconds_ahead() {
         "{line}"
     );
     assert!(!line.contains(&user.jwt), "never the whole JWT: {line}");
-    let metrics = http_get(s.http_port.expect("monitor"), "/metrics");
+    let metrics = body(s.http_port.expect("monitor"), "/metrics");
     assert!(
         metrics.contains("rnats_auth_rejections_total{reason=\"not_yet_valid\"} 1"),
         "{metrics}"
@@ -113,7 +106,7 @@ fn an_issuer_clock_eight_seconds_ahead() {
     let mut r = login(&s, &user, "");
     r.read_until(b"PONG\r\n", Duration::from_secs(3))
         .expect("accepted with 10s of nbf leeway");
-    let metrics = http_get(s.http_port.expect("monitor"), "/metrics");
+    let metrics = body(s.http_port.expect("monitor"), "/metrics");
     // The exposition is well-formed Prometheus text; read it with a parser.
     let lines = metrics.lines().map(|l| Ok(l.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("parses");
@@ -206,7 +199,7 @@ fn a_user_about_to_expire_raises_the_expiring_advisory() {
         text.contains("io.rnats.server.advisory.v1.client_auth_expiring"),
         "{text}"
     );
-    let metrics = http_get(s.http_port.expect("monitor"), "/metrics");
+    let metrics = body(s.http_port.expect("monitor"), "/metrics");
     assert!(
         metrics.contains("rnats_connections_expiring_soon 1"),
         "{metrics}"
@@ -215,7 +208,7 @@ fn a_user_about_to_expire_raises_the_expiring_advisory() {
     r.close();
     let mut last = String::new();
     for _ in 0..300 {
-        last = http_get(s.http_port.expect("monitor"), "/metrics");
+        last = body(s.http_port.expect("monitor"), "/metrics");
         if last.contains("rnats_connections_expiring_soon 0") {
             break;
         }

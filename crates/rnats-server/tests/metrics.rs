@@ -2,21 +2,14 @@
 //! test client, the server and account counters (and `/varz`) show N.
 
 use rnats_testkit::{Raw, ServerProcess};
-use std::io::{Read, Write};
 use std::path::Path;
-use std::time::Duration;
 
-fn http_get(port: u16, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("http");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("req");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
+mod common;
+
+fn body(port: u16, path: &str) -> String {
+    common::http::get(port, path).1
 }
+use std::time::Duration;
 
 fn value(scrape: &prometheus_parse::Scrape, name: &str, label: Option<(&str, &str)>) -> f64 {
     scrape
@@ -74,7 +67,7 @@ fn counters_are_exact_and_the_text_parses() {
             .count(),
         n
     );
-    let text = http_get(http, "/metrics");
+    let text = body(http, "/metrics");
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
         .expect("Prometheus text parses");
     let n = n as f64;
@@ -116,7 +109,7 @@ fn counters_are_exact_and_the_text_parses() {
         ),
         1.0
     );
-    let varz: serde_json::Value = serde_json::from_str(&http_get(http, "/varz")).expect("varz");
+    let varz: serde_json::Value = serde_json::from_str(&body(http, "/varz")).expect("varz");
     assert_eq!(varz["in_msgs"], 25);
     assert_eq!(varz["out_msgs"], 25);
 }

@@ -7,56 +7,11 @@
 mod common;
 
 use common::connz::{self as w, by_name, by_reason, json};
+use common::jsonshape::same_shape;
 use rnats_testkit::jwt::{Operator, nonce_of, operator_config};
 use rnats_testkit::{Raw, ServerProcess, reference_server_path};
 use serde_json::Value;
 use std::path::Path;
-
-fn type_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Every key of `reference` is in `ours` with the same type (recursively); `ours` has no key
-/// the reference lacks.
-fn same_shape(path: &str, reference: &Value, ours: &Value, errs: &mut Vec<String>) {
-    if type_of(reference) != type_of(ours) {
-        errs.push(format!(
-            "{path}: reference {} vs rnats {}",
-            type_of(reference),
-            type_of(ours)
-        ));
-        return;
-    }
-    match (reference, ours) {
-        (Value::Object(r), Value::Object(o)) => {
-            for (k, rv) in r {
-                match o.get(k) {
-                    Some(ov) => same_shape(&format!("{path}.{k}"), rv, ov, errs),
-                    None => errs.push(format!("{path}.{k}: missing in rnats")),
-                }
-            }
-            for k in o.keys().filter(|k| !r.contains_key(*k)) {
-                errs.push(format!("{path}.{k}: not in the reference"));
-            }
-        }
-        (Value::Array(r), Value::Array(o)) => {
-            if r.len() != o.len() {
-                errs.push(format!("{path}: {} vs {} elements", r.len(), o.len()));
-            }
-            for (i, (rv, ov)) in r.iter().zip(o).enumerate() {
-                same_shape(&format!("{path}[{i}]"), rv, ov, errs);
-            }
-        }
-        _ => {}
-    }
-}
 
 fn top_level(v: &Value) -> Value {
     let mut t = v.clone();

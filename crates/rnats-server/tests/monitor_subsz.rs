@@ -4,9 +4,11 @@
 
 use rnats_testkit::{Raw, ServerProcess};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
+
+mod common;
+use common::http::{get as http, json};
 
 const CONF: &str = r#"
 http_port: -1
@@ -16,56 +18,11 @@ accounts {
 }
 "#;
 
-fn conf_file() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rnats-monsubsz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let p = dir.join("server.conf");
-    std::fs::write(&p, CONF).expect("write");
-    p
-}
-
-/// (status code, body)
-fn http(port: u16, path: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("http");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("req");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    let code = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
-}
-
-fn json(port: u16, path: &str) -> Value {
-    let (code, body) = http(port, path);
-    assert_eq!(code, 200, "{path}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
-}
-
-fn login(port: u16, user: &str) -> Raw {
-    let mut r = Raw::connect(port);
-    let _ = r.read_info();
-    r.send(
-        format!("CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"{user}\"}}\r\n")
-            .as_bytes(),
-    );
-    r.sync();
-    r
-}
-
 /// The workload: in A, `foo` (plain), `bar` (queue `q`, auto-unsubscribe after 5); in B, `s.x`
 /// through the stream import. A publishes 10 × `foo` (5 bytes) and 1 × `s.x` (2 bytes).
 pub fn workload(port: u16) -> (Raw, Raw) {
-    let mut a = login(port, "a");
-    let mut b = login(port, "b");
+    let mut a = common::login_user(port, "a");
+    let mut b = common::login_user(port, "b");
     a.send(b"SUB foo 1\r\nSUB bar q 2\r\nUNSUB 2 5\r\n");
     b.send(b"SUB s.x 1\r\n");
     a.sync();
@@ -91,7 +48,7 @@ fn stat<'a>(v: &'a Value, acc: &str) -> &'a Value {
 
 #[test]
 fn subsz_accountz_accstatz_exact() {
-    let conf = conf_file();
+    let conf = common::jwtdiff::conf_file("monsubsz", CONF);
     let c = conf.to_str().expect("utf8");
     let srv = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
         .expect("rnats starts");

@@ -14,6 +14,8 @@ use crate::server::Server;
 use crate::sublist::StatsSnapshot;
 use rnats_proto::subject::{is_valid_literal_subject, matches};
 use serde::{Deserialize, Serialize};
+
+pub use super::connz::SubDetail;
 use std::sync::atomic::Ordering;
 
 /// The reference's `DefaultSubListSize`.
@@ -103,27 +105,6 @@ impl SublistStatsJson {
     }
 }
 
-/// nats-server `SubDetail`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SubDetail {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub account: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub account_tag: String,
-    pub subject: String,
-    #[serde(rename = "qgroup", skip_serializing_if = "String::is_empty")]
-    pub queue: String,
-    pub sid: String,
-    pub msgs: i64,
-    #[serde(skip_serializing_if = "is_zero")]
-    pub max: i64,
-    pub cid: u64,
-}
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
-}
-
 impl SubDetail {
     /// The detail of one subscription (`newSubDetail`); `msgs` is what it received.
     pub fn of(acc: &Account, tag: &str, sub: &crate::client::Subscription) -> Self {
@@ -139,8 +120,8 @@ impl SubDetail {
             subject: text(&sub.subject),
             queue: sub.queue.as_deref().map(text).unwrap_or_default(),
             sid: text(&sub.sid),
-            msgs: i64::try_from(n).unwrap_or(i64::MAX),
-            max: i64::try_from(max).unwrap_or(i64::MAX),
+            msgs: n,
+            max,
             cid: sub.client.cid,
         }
     }
