@@ -59,6 +59,8 @@ pub struct Server {
     clients: Mutex<FxHashMap<u64, Arc<ClientShared>>>,
     /// The last `max_closed_clients` closed connections (`/connz?state=closed`).
     pub closed: crate::monitor::ClosedRing,
+    /// Requests served per monitor path (`/varz` `http_req_stats`).
+    pub http_req_stats: Mutex<std::collections::BTreeMap<String, u64>>,
     next_cid: AtomicU64,
     next_sid: AtomicU64,
     /// The bound client address.
@@ -263,6 +265,7 @@ impl Server {
             stats: Arc::new(ServerStats::default()),
             clients: Mutex::new(FxHashMap::default()),
             closed: Default::default(),
+            http_req_stats: Default::default(),
             next_cid: AtomicU64::new(1),
             next_sid: AtomicU64::new(1),
             client_addr,

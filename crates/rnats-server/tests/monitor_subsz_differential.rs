@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod common;
-use common::http::json as http;
+use common::http::json_any as http;
 use common::jsonshape::missing;
 
 // Each account both imports and exports, so the reference's `imports`/`exports` keys have
@@ -89,6 +89,7 @@ fn monitor_shapes_match_the_reference() {
         "/healthz",
         "/healthz?js-enabled-only=1",
         "/healthz?details=1&stream=x",
+        "/varz",
     ] {
         let (o, t) = (http(op, path), http(tp, path));
         for m in missing(&o, &t) {

@@ -290,12 +290,39 @@ fn endpoint(s: &Server, path: &str, q: &Query) -> Option<Answer> {
     })
 }
 
+/// Whether `path` is one of [`endpoint`]'s.
+fn endpoint_known(path: &str) -> bool {
+    matches!(
+        path,
+        "/varz"
+            | "/connz"
+            | "/subsz"
+            | "/subscriptionsz"
+            | "/accountz"
+            | "/accstatz"
+            | "/routez"
+            | "/gatewayz"
+            | "/leafz"
+            | "/healthz"
+    )
+}
+
 async fn handle(
     server: Arc<Server>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().trim_end_matches('/');
     let q = Query::parse(req.uri().query());
+    let count = |p: &str| {
+        if let Ok(mut m) = server.http_req_stats.lock() {
+            *m.entry(if p.is_empty() { "/" } else { p }.to_string())
+                .or_default() += 1;
+        }
+    };
+    // Counted before the answer is built, so `/varz` includes itself (as the reference).
+    if matches!(path, "" | "/metrics") || endpoint_known(path) {
+        count(path);
+    }
     if let Some(a) = endpoint(&server, path, &q) {
         return Ok(json_response(a));
     }

@@ -66,7 +66,7 @@ pub struct Varz {
     stale_connections: u64,
     stalled_clients: u64,
     subscriptions: usize,
-    http_req_stats: serde_json::Value,
+    http_req_stats: std::collections::BTreeMap<String, u64>,
     config_load_time: String,
     config_digest: String,
     feature_flags: crate::events::FeatureFlags,
@@ -219,7 +219,11 @@ pub fn varz(s: &Server) -> Varz {
         stale_connections: load(&st.stale_connections),
         stalled_clients: 0,
         subscriptions: s.num_subscriptions(),
-        http_req_stats: serde_json::json!({}),
+        http_req_stats: s
+            .http_req_stats
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default(),
         config_load_time: rfc3339(s.start),
         config_digest: o
             .config_file

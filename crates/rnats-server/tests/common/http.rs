@@ -30,3 +30,9 @@ pub fn json(port: u16, path: &str) -> serde_json::Value {
     assert_eq!(status, 200, "{path}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
 }
+
+/// GET `path` and parse the JSON answer, whatever the status (400s carry JSON too).
+pub fn json_any(port: u16, path: &str) -> serde_json::Value {
+    let (_, body) = get(port, path);
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}

@@ -74,7 +74,9 @@ pub fn same_shape(path: &str, reference: &Value, ours: &Value, errs: &mut Vec<St
             if r.len() != o.len() {
                 errs.push(format!("{path}: {} vs {} elements", r.len(), o.len()));
             }
-            for (i, (rv, ov)) in r.iter().zip(o).enumerate() {
+            // Subscriptions come in Go map order from the reference: pair them by subject.
+            let (r, o) = (by_subject(r), by_subject(o));
+            for (i, (rv, ov)) in r.iter().zip(&o).enumerate() {
                 same_shape(&format!("{path}[{i}]"), rv, ov, errs);
             }
         }
@@ -109,4 +111,17 @@ pub fn missing(ours: &Value, theirs: &Value) -> Vec<String> {
         .filter(|(k, ty)| o.get(*k) != Some(ty))
         .map(|(k, ty)| format!("{k}: reference {ty}, rnats {:?}", o.get(k)))
         .collect()
+}
+
+/// Elements sorted by their `subject` and `sid` (unchanged order when they have none).
+fn by_subject(v: &[Value]) -> Vec<&Value> {
+    let mut out: Vec<&Value> = v.iter().collect();
+    let key = |x: &Value| {
+        (
+            x.get("subject").and_then(Value::as_str).map(str::to_string),
+            x.get("sid").and_then(Value::as_str).map(str::to_string),
+        )
+    };
+    out.sort_by_key(|x| key(x));
+    out
 }
