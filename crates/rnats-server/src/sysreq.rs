@@ -315,6 +315,22 @@ impl Server {
                 c.close(ClosedState::AuthenticationViolation);
                 continue;
             }
+            // A scoped key whose scope changed: the user's permissions came from the old
+            // template, so the connection goes (the reference's `alteredScope`).
+            if let Some(old) = &j.scope
+                && claims.signing_key(&j.issuer) != Some(old)
+            {
+                crate::authlog::disconnected(
+                    &c,
+                    "scope_changed",
+                    &format!(
+                        "the account update changed the scope of signing key {}",
+                        j.issuer
+                    ),
+                );
+                c.close(ClosedState::AuthenticationViolation);
+                continue;
+            }
             if j.uses_account_defaults {
                 self.apply_permissions(&c, defaults.clone());
             }

@@ -655,3 +655,34 @@ fn activation_revocations_and_kinds_match_the_reference() {
     assert!(a.contains("p-OK"), "{a}");
     assert_eq!(a, b);
 }
+
+#[test]
+fn narrowing_a_scoped_key_closes_its_users_like_the_reference() {
+    let op = Operator::new("OP", json!({}));
+    let sys = op.account("SYS", json!({}));
+    let base = op.account("BASE", json!({}));
+    let scope = |allow: &str| {
+        json!([{ "kind": "user_scope", "key": base.signing.public_key(), "role": "r",
+            "template": {"pub": {"allow": [allow]}, "sub": {}, "subs": -1, "payload": -1} }])
+    };
+    let acc = op.account("SC", json!({"nats": {"signing_keys": scope(">")}}));
+    let sys_user = sys.user("admin", json!({}));
+    let plain = acc.user("d", json!({}));
+    let scoped = User::signed_by(
+        &scoped_acc_signing(&acc, &base),
+        Some(&acc.key()),
+        "sc",
+        json!({"nats": {"pub": {}, "sub": {}, "subs": null, "data": null, "payload": null}}),
+    );
+    let update = acc.reissue(
+        &op.kp,
+        "SC",
+        json!({"nats": {"signing_keys": scope("safe.>")}}),
+    );
+    let (ours, theirs) = start_both("jwtscope", &operator_config(&op, &sys, &[&acc, &base]));
+    let args = (&sys_user, &plain, &scoped, acc.key(), &update);
+    let a = live_update_scenario(ours.port, args.0, args.1, args.2, &args.3, args.4);
+    let b = live_update_scenario(theirs.port, args.0, args.1, args.2, &args.3, args.4);
+    assert!(a.contains("closed=true"), "{a}\n---\n{b}");
+    assert_eq!(a, b);
+}

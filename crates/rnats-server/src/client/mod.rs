@@ -85,6 +85,8 @@ pub struct JwtSession {
     pub name: String,
     pub tags: Vec<String>,
     pub account_name: String,
+    /// The scoped signing key (with its template) the user was admitted under.
+    pub scope: Option<rnats_auth::jwt::claims::SigningKey>,
 }
 
 /// Bytes waiting to be written to one connection.

@@ -187,6 +187,11 @@ impl Conn {
                 issuer: u.claims.data.iss.clone(),
                 bearer: u.claims.nats.limits.bearer_token,
                 uses_account_defaults: u.uses_account_defaults,
+                scope: u
+                    .account_claims
+                    .signing_key(&u.claims.data.iss)
+                    .filter(|k| matches!(k, rnats_auth::jwt::claims::SigningKey::Scoped { .. }))
+                    .cloned(),
                 name: u.claims.data.name.clone(),
                 tags: u.claims.nats.tags.clone(),
                 account_name: u.account_claims.data.name.clone(),
