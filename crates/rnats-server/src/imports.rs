@@ -289,6 +289,12 @@ pub struct Responses {
     sweep_at: usize,
 }
 
+/// At most this many pending response routes per exporting account (bounded memory).
+pub const MAX_PENDING_RESPONSES: usize = 100_000;
+
+/// The longest a response route is kept waiting.
+pub const MAX_RESPONSE_THRESHOLD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 impl Responses {
     /// Remember a new reply subject for a request; returns it.
     fn register(
@@ -301,20 +307,34 @@ impl Responses {
         let now = Instant::now();
         if self.map.len() >= self.sweep_at.max(1024) {
             self.map.retain(|_, p| p.expires > now);
-            self.sweep_at = self.map.len() * 2;
+            if self.map.len() >= MAX_PENDING_RESPONSES {
+                // Still full of live routes: drop the tenth that expires first.
+                let mut ex: Vec<Instant> = self.map.values().map(|p| p.expires).collect();
+                ex.sort_unstable();
+                let cut = ex[ex.len() / 10];
+                self.map.retain(|_, p| p.expires > cut);
+            }
+            self.sweep_at = (self.map.len() * 2).min(MAX_PENDING_RESPONSES);
         }
-        let mut r = Vec::with_capacity(prefix.len() + 12);
-        r.extend_from_slice(prefix);
-        push_random(&mut r, 6);
-        let key: Box<[u8]> = r.into();
+        // A threshold from an account JWT can be huge: keep the deadline representable.
+        let threshold = link.threshold.min(MAX_RESPONSE_THRESHOLD);
+        let key: Box<[u8]> = loop {
+            let mut r = Vec::with_capacity(prefix.len() + 12);
+            r.extend_from_slice(prefix);
+            push_random(&mut r, 6);
+            // Never reuse a live route (it would send someone else's response here).
+            if !self.map.contains_key(r.as_slice()) {
+                break r.into();
+            }
+        };
         self.map.insert(
             key.clone(),
             Pending {
                 importer: Arc::downgrade(importer),
                 reply: reply.into(),
                 response: link.response,
-                threshold: link.threshold,
-                expires: now + link.threshold,
+                threshold,
+                expires: now + threshold,
             },
         );
         key
@@ -630,5 +650,26 @@ mod tests {
         assert_eq!(ResponseType::parse("Chunk"), Some(ResponseType::Chunked));
         assert_eq!(ResponseType::parse("stream"), Some(ResponseType::Stream));
         assert_eq!(ResponseType::parse("bogus"), None);
+    }
+
+    #[test]
+    fn response_routes_are_bounded_and_never_reused() {
+        let importer = crate::account::Account::new("I", false);
+        let link = ServiceLink {
+            local: b"svc".to_vec().into(),
+            exporter: std::sync::Weak::new(),
+            transform: Transform::between("svc", "svc"),
+            response: ResponseType::Singleton,
+            // A JWT may ask for ~292 years: clamped, no overflow.
+            threshold: Duration::from_nanos(i64::MAX as u64),
+        };
+        let mut r = Responses::default();
+        let mut keys = std::collections::HashSet::new();
+        for _ in 0..(MAX_PENDING_RESPONSES + 5_000) {
+            let k = r.register(b"_R_.abcdef.", &importer, b"_INBOX.x", &link);
+            assert!(keys.insert(k), "a live route was handed out twice");
+            assert!(r.len() <= MAX_PENDING_RESPONSES + 1);
+        }
+        assert!(r.len() <= MAX_PENDING_RESPONSES);
     }
 }
