@@ -24,6 +24,9 @@ pub const SUBJECTS: usize = 10_000;
 /// Bytes of `PUB`s per write.
 const BATCH_BYTES: usize = 64 * 1024;
 
+/// The largest batch (many-subjects wants whole cycles of subjects).
+const MAX_BATCH_BYTES: usize = 8 << 20;
+
 /// Bytes of deliveries allowed in flight beyond what subscribers have counted.
 const WINDOW_BYTES: u64 = 8 << 20;
 
@@ -198,18 +201,14 @@ pub fn run(s: &Scenario, t: &Target) -> Result<(Duration, Vec<Metric>), String> 
 
     let secs = elapsed.as_secs_f64().max(1e-9);
     let mut metrics = vec![
-        Metric::rate("msgs/s", msgs as f64 / secs, "msg/s"),
-        Metric::rate(
-            "MB/s",
-            msgs as f64 * s.size as f64 / secs / 1e6,
-            "MB/s payload in",
-        ),
+        Metric::rate("msgs/s", msgs as f64 / secs, ""),
+        Metric::rate("MB/s", msgs as f64 * s.size as f64 / secs / 1e6, ""),
     ];
     if p.factor > 1 {
         metrics.push(Metric::rate(
             "deliveries/s",
             (msgs * p.factor) as f64 / secs,
-            "msg/s",
+            "",
         ));
     }
     Ok((elapsed, metrics))
@@ -238,12 +237,14 @@ fn check_counts(kind: Kind, msgs: u64, counts: &[u64]) -> Result<(), String> {
 }
 
 /// Publisher `k`'s batch: `PUB`s cycling over `subjects` (starting at an offset per
-/// publisher), about [`BATCH_BYTES`] long and at least one whole cycle of subjects.
+/// publisher), about [`BATCH_BYTES`] long and one whole cycle of subjects when that fits in
+/// [`MAX_BATCH_BYTES`] (at 1 KiB payloads a batch covers ~8k of the 10k subjects).
 /// Returns the batch and its message count.
 fn build_batch(subjects: &[String], k: usize, payload: &[u8]) -> (Vec<u8>, usize) {
     let mut one = Vec::new();
     push_pub(&mut one, &subjects[0], None, payload);
-    let per = (BATCH_BYTES / one.len()).max(1).max(subjects.len());
+    let cycle = subjects.len().min(MAX_BATCH_BYTES / one.len());
+    let per = (BATCH_BYTES / one.len()).max(cycle).max(1);
     let mut out = Vec::with_capacity(per * one.len());
     for i in 0..per {
         push_pub(
@@ -270,6 +271,8 @@ struct Flow<'a> {
 /// Write `share` messages from `batch` (`per` equal-length messages), then PING/PONG.
 fn publish(mut conn: Conn, share: u64, batch: &[u8], per: usize, f: &Flow<'_>) -> io::Result<()> {
     let msg_len = batch.len() / per;
+    // A whole batch must fit in the window, or the wait below could never end.
+    let window = f.window.max(2 * per as u64 * f.factor);
     let mut left = share;
     while left > 0 {
         let n = left.min(per as u64);
@@ -278,7 +281,7 @@ fn publish(mut conn: Conn, share: u64, batch: &[u8], per: usize, f: &Flow<'_>) -
             loop {
                 let owed = (f.sent.load(Ordering::Relaxed) + n) * f.factor;
                 let got: u64 = f.counters.iter().map(|c| c.load(Ordering::Relaxed)).sum();
-                if owed.saturating_sub(got) <= f.window {
+                if owed.saturating_sub(got) <= window {
                     break;
                 }
                 if f.failed.load(Ordering::Relaxed) {

@@ -124,7 +124,7 @@ pub fn reqrep(s: &Scenario, t: &Target) -> Result<(Duration, Vec<Metric>), Strin
             Metric::cost("p90", pct(0.90), "µs"),
             Metric::cost("p99", pct(0.99), "µs"),
             Metric::cost("p99.9", pct(0.999), "µs"),
-            Metric::rate("rt/s", n as f64 / secs, "round trips/s"),
+            Metric::rate("round trips/s", n as f64 / secs, ""),
         ],
     ))
 }
@@ -143,8 +143,8 @@ pub fn connect(s: &Scenario, t: &Target) -> Result<(Duration, Vec<Metric>), Stri
     Ok((
         elapsed,
         vec![
-            Metric::rate("conns/s", n as f64 / secs, "conn/s"),
-            Metric::cost("µs/conn", secs * 1e6 / n as f64, "µs"),
+            Metric::rate("conns/s", n as f64 / secs, ""),
+            Metric::cost("time/conn", secs * 1e6 / n as f64, "µs"),
         ],
     ))
 }
@@ -179,8 +179,8 @@ pub fn idle(n: usize, t: &Target) -> Result<(Duration, Vec<Metric>), String> {
     Ok((
         elapsed,
         vec![
-            Metric::cost("KiB/conn", per, "KiB RSS"),
-            Metric::cost("RSS", after as f64 / 1024.0, "MiB with all open"),
+            Metric::cost("RSS/conn", per, "KiB"),
+            Metric::cost("RSS all open", after as f64 / 1024.0, "MiB"),
         ],
     ))
 }

@@ -167,8 +167,9 @@ impl Scenario {
         match self.kind {
             Kind::ReqRep => 20_000,
             Kind::Connect(_) => 2_000,
-            // About 256 MiB of payload, between 10k and 2M messages.
-            _ => ((256u64 << 20) / (self.size as u64 + 32)).clamp(10_000, 2_000_000),
+            // About 1 GiB of payload, between 20k and 5M messages: long enough for the
+            // 10 ms CPU ticks of /proc to resolve a few percent.
+            _ => ((1u64 << 30) / (self.size as u64 + 32)).clamp(20_000, 5_000_000),
         }
     }
 
@@ -256,6 +257,9 @@ impl Metric {
     }
 }
 
+/// Less server CPU than this (5 ticks) is too coarse to report per unit.
+pub const MIN_CPU: f64 = 0.05;
+
 /// The result of one run.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -271,23 +275,27 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The server's CPU seconds if the run was long enough for 10 ms ticks to resolve it.
+    fn measurable_server_cpu(&self) -> Option<f64> {
+        self.server_cpu.filter(|&c| c >= MIN_CPU)
+    }
+
     /// Server CPU nanoseconds per work unit.
     pub fn server_ns_per_unit(&self) -> Option<f64> {
-        self.server_cpu.map(|c| c * 1e9 / self.count as f64)
+        self.measurable_server_cpu()
+            .map(|c| c * 1e9 / self.count as f64)
     }
 
     /// The generator's CPU as a fraction of the server's.
     pub fn gen_fraction(&self) -> Option<f64> {
-        self.server_cpu
-            .filter(|&c| c > 0.0)
-            .map(|c| self.gen_cpu / c)
+        self.measurable_server_cpu().map(|c| self.gen_cpu / c)
     }
 
     /// One line for humans.
     pub fn render(&self) -> String {
         let mut s = String::new();
         for m in &self.metrics {
-            s.push_str(&format!("{}={} {}  ", m.name, human(m.value), m.unit));
+            s.push_str(&format!("{}={}{}  ", m.name, human(m.value), m.unit));
         }
         s.push_str(&format!(
             "n={} in {:.3}s  gen_cpu={:.2}s",
@@ -344,8 +352,9 @@ mod tests {
     #[test]
     fn default_counts_scale_with_size() {
         let s = |spec| Scenario::parse(spec).expect("parse").count();
-        assert_eq!(s("pub@16"), 2_000_000);
-        assert!(s("pub@65536") >= 4000);
+        assert_eq!(s("pub@16"), 5_000_000);
+        assert_eq!(s("pub@1024"), 1_016_800);
+        assert_eq!(s("pub@65536"), 20_000);
         assert_eq!(s("reqrep"), 20_000);
     }
 }
