@@ -50,9 +50,9 @@ pub fn reqrep(s: &Scenario, t: &Target) -> Result<(Duration, Vec<Metric>), Strin
             Err(e) => return (0, Err(e)),
         };
         let r = reader.run(&mut stream, |ev| {
-            if let Event::Msg { reply, .. } = ev {
+            if let Event::Msg { .. } = ev {
                 out.clear();
-                let reply = std::str::from_utf8(reply).map_err(io::Error::other)?;
+                let reply = std::str::from_utf8(ev.reply()).map_err(io::Error::other)?;
                 push_pub(&mut out, reply, None, &resp_payload);
                 writer.write_all(&out)?;
                 served += 1;

@@ -140,10 +140,21 @@ impl Conn {
 /// One parsed server event.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// A `MSG`: subject, reply (may be empty), payload length. Payload bytes are skipped.
-    Msg { reply: &'a [u8], len: usize },
+    /// A `MSG`: its control line (for [`Event::reply`]) and payload length. Payload bytes are
+    /// skipped.
+    Msg { line: &'a [u8], len: usize },
     /// `PONG`.
     Pong,
+}
+
+impl<'a> Event<'a> {
+    /// The reply subject of a `MSG` (empty when none).
+    pub fn reply(&self) -> &'a [u8] {
+        match self {
+            Event::Msg { line, .. } => parse_msg(line).map(|(r, _)| r).unwrap_or(b""),
+            Event::Pong => b"",
+        }
+    }
 }
 
 /// A zero-copy reader of the server's byte stream.
@@ -223,15 +234,17 @@ impl Reader {
                 self.skip -= n;
             }
             let window = &self.buf[self.start..self.end];
-            let Some(nl) = memchr::memmem::find(window, b"\r\n") else {
+            // One-byte search (cheaper than a two-byte finder); lines end in CRLF.
+            let Some(lf) = memchr::memchr(b'\n', window) else {
                 self.fill()?;
                 continue;
             };
+            let nl = lf.saturating_sub(1);
             let line = &window[..nl];
             if line.starts_with(b"MSG ") {
-                let (reply, len) = parse_msg(line)?;
+                let len = msg_len(line)?;
                 let total = nl + 2 + len + 2;
-                let keep_going = f(Event::Msg { reply, len })?;
+                let keep_going = f(Event::Msg { line, len })?;
                 if total <= window.len() {
                     self.start += total;
                 } else {
@@ -262,6 +275,21 @@ impl Reader {
             }
         }
     }
+}
+
+/// The payload length: the last token of a `MSG` line.
+fn msg_len(line: &[u8]) -> io::Result<usize> {
+    let start = memchr::memrchr(b' ', line).map_or(0, |i| i + 1);
+    let digits = &line[start..];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(io::Error::other(format!(
+            "bad MSG line {:?}",
+            String::from_utf8_lossy(line)
+        )));
+    }
+    Ok(digits
+        .iter()
+        .fold(0usize, |n, &d| n * 10 + usize::from(d - b'0')))
 }
 
 /// `MSG <subject> <sid> [reply] <len>` → (reply, len).
@@ -311,5 +339,7 @@ mod tests {
         let (r, n) = parse_msg(b"MSG a.b 1 _INBOX.x 7").expect("parse");
         assert_eq!((r, n), (&b"_INBOX.x"[..], 7));
         assert!(parse_msg(b"MSG a.b").is_err());
+        assert_eq!(msg_len(b"MSG a.b 1 _INBOX.x 712").expect("len"), 712);
+        assert!(msg_len(b"MSG a.b 1 x").is_err());
     }
 }
