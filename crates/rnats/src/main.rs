@@ -1,5 +1,5 @@
 //! `rnats`: the tool for people. `rnats explain` says offline why a credential would be
-//! accepted or rejected by a server; `rnats bench` arrives with its issue.
+//! accepted or rejected by a server; `rnats bench` measures servers (see `rnats::bench`).
 
 use clap::{Parser, Subcommand};
 use rnats::explain::{Request, explain, parse_at};
@@ -60,8 +60,8 @@ enum Cmd {
     /// Explain offline why a credential would be accepted or rejected by a server.
     /// Exit status: 0 accepted, 1 rejected, 2 bad input.
     Explain(ExplainArgs),
-    /// Benchmark rnats-server against nats-server (not implemented yet).
-    Bench,
+    /// Benchmark a NATS server, or compare two server binaries side by side.
+    Bench(rnats::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -99,9 +99,6 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Bench => {
-            eprintln!("rnats bench: not implemented yet");
-            ExitCode::from(2)
-        }
+        Cmd::Bench(args) => rnats::bench::main(args),
     }
 }
