@@ -287,7 +287,7 @@ pub fn render(s: &crate::server::Server) -> String {
         "rnats_account_slow_consumers_total",
         "Slow consumers, by account",
     );
-    for a in s.account_list() {
+    for a in s.accounts() {
         let l = [a.name.as_str()];
         accounts
             .with_label_values(&l)

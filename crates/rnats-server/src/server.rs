@@ -426,17 +426,6 @@ impl Server {
     }
 
     /// Total subscriptions across accounts.
-    /// Every account (sorted by name).
-    pub fn account_list(&self) -> Vec<Arc<Account>> {
-        let mut v: Vec<Arc<Account>> = self
-            .accounts
-            .read()
-            .map(|a| a.values().cloned().collect())
-            .unwrap_or_default();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
-    }
-
     pub fn num_subscriptions(&self) -> usize {
         self.accounts
             .read()

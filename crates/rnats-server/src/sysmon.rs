@@ -222,7 +222,7 @@ impl Server {
 
     /// Accounts with at least one client connection.
     pub fn active_accounts(&self) -> usize {
-        self.account_list()
+        self.accounts()
             .iter()
             .filter(|a| a.conns.load(Ordering::Relaxed) > 0)
             .count()

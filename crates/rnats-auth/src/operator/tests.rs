@@ -404,28 +404,8 @@ fn pinned_accounts() {
 
 #[test]
 fn activation_revocations_and_kind() {
-    let op = nkeys::KeyPair::new_operator();
-    let exporter = nkeys::KeyPair::new_account();
+    let (exporter, ex) = exporter_account(NOW - 500);
     let importer = nkeys::KeyPair::new_account().public_key();
-    let trust = Trust {
-        keys: vec![op.public_key()],
-        ..Trust::default()
-    };
-    let ex = trust
-        .verify_account(
-            &encode(
-                claims(
-                    "account",
-                    &exporter.public_key(),
-                    "EX",
-                    NOW - 500,
-                    json!({}),
-                ),
-                &op,
-            )
-            .expect("ex"),
-        )
-        .expect("verifies");
     let token = |kind: &str| {
         encode(
             claims(
@@ -513,4 +493,21 @@ fn operator_signing_keys_must_be_operator_keys() {
     )
     .expect("trusted");
     assert!(t.is_trusted(&good));
+}
+
+/// An account (the exporter) with no exports declared, verified under a fresh operator.
+fn exporter_account(iat: i64) -> (nkeys::KeyPair, AccountClaims) {
+    let op = nkeys::KeyPair::new_operator();
+    let exporter = nkeys::KeyPair::new_account();
+    let trust = Trust {
+        keys: vec![op.public_key()],
+        ..Trust::default()
+    };
+    let jwt = encode(
+        claims("account", &exporter.public_key(), "EX", iat, json!({})),
+        &op,
+    )
+    .expect("ex");
+    let ex = trust.verify_account(&jwt).expect("verifies");
+    (exporter, ex)
 }

@@ -149,28 +149,8 @@ fn account_tokens() {
 
 #[test]
 fn activation_tokens() {
-    let exporter = nkeys::KeyPair::new_account();
+    let (exporter, ex) = exporter_account(NOW - 100);
     let importer = nkeys::KeyPair::new_account().public_key();
-    let op = nkeys::KeyPair::new_operator();
-    let trust = Trust {
-        keys: vec![op.public_key()],
-        ..Trust::default()
-    };
-    let ex = trust
-        .verify_account(
-            &encode(
-                claims(
-                    "account",
-                    &exporter.public_key(),
-                    "EX",
-                    NOW - 100,
-                    json!({}),
-                ),
-                &exporter_signer(&op),
-            )
-            .expect("ex"),
-        )
-        .expect("verifies");
     let mut act = claims(
         "activation",
         &importer,
@@ -196,10 +176,6 @@ fn activation_tokens() {
             assert_eq!(got, ok, "activation exp{:+} L={l}", now - EXP);
         }
     }
-}
-
-fn exporter_signer(op: &nkeys::KeyPair) -> nkeys::KeyPair {
-    nkeys::KeyPair::from_seed(&op.seed().expect("seed")).expect("op")
 }
 
 #[test]
