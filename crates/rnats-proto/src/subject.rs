@@ -101,9 +101,44 @@ pub fn is_subset(pattern: &[u8], of: &[u8]) -> bool {
     }
 }
 
+/// Whether some literal subject matches both `a` and `b` (`SubjectsCollide`).
+pub fn collide(a: &[u8], b: &[u8]) -> bool {
+    let mut at = a.split(|&x| x == TSEP);
+    let mut bt = b.split(|&x| x == TSEP);
+    loop {
+        match (at.next(), bt.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x == [FWC] || y == [FWC] => return true,
+            (Some(x), Some(y)) => {
+                if x != [PWC] && y != [PWC] && x != y {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collisions() {
+        for (a, b, want) in [
+            ("a.b", "a.b", true),
+            ("a.*", "a.b", true),
+            ("a.>", "a.b.c", true),
+            ("*.b", "a.*", true),
+            ("a.b", "a.c", false),
+            ("a.b", "a.b.c", false),
+            ("a.*", "a.b.c", false),
+            (">", "x", true),
+        ] {
+            assert_eq!(collide(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
+            assert_eq!(collide(b.as_bytes(), a.as_bytes()), want, "{b} {a}");
+        }
+    }
 
     #[test]
     fn subsets() {

@@ -478,6 +478,7 @@ impl OperatorState {
                 ok
             });
         }
+        crate::config::links::drop_cycles(&mut cfg.imports);
         cfg
     }
 }

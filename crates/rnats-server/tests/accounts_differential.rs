@@ -365,6 +365,10 @@ fn export_import_config_errors_match_the_reference() {
         "accounts {\n  A { exports: [{stream: \"data.*.>\", account_token_position: 2}, {service: \"svc.*.>\", account_token_position: 2}] }\n  B { imports: [{stream: {account: A, subject: \"data.B.>\"}}, {service: {account: A, subject: \"svc.B.>\"}}] }\n  C { imports: [{stream: {account: A, subject: \"data.B.>\"}}, {stream: {account: A, subject: \"data.*.>\"}}, {service: {account: A, subject: \"svc.B.x\"}}] }\n}\n",
         "accounts {\n  A { exports: [{stream: \"data.x.>\", account_token_position: 2}, {service: \"s.*\", account_token_position: 3}] }\n}\n",
         "accounts {\n  A { exports: [{stream: \"data.*.>\", account_token_position: 2}] }\n  B { imports: [{stream: {account: A, subject: \"data.B.>\"}}] }\n}\n",
+        // Service imports that form a cycle (two and three accounts), and a chain that does not.
+        "accounts {\n  A { exports: [{service: \"q.>\"}], imports: [{service: {account: B, subject: \"q.>\"}}] }\n  B { exports: [{service: \"q.>\"}], imports: [{service: {account: A, subject: \"q.>\"}}] }\n}\n",
+        "accounts {\n  A { exports: [{service: \"r.*\"}], imports: [{service: {account: B, subject: \"r.a\"}}] }\n  B { exports: [{service: \"r.>\"}], imports: [{service: {account: C, subject: \"r.a\"}}] }\n  C { exports: [{service: \"r.a\"}], imports: [{service: {account: A, subject: \"r.a\"}}] }\n}\n",
+        "accounts {\n  A { exports: [{service: \"s.x\"}] }\n  B { exports: [{service: \"t.x\"}], imports: [{service: {account: A, subject: \"s.x\"}}] }\n  C { imports: [{service: {account: B, subject: \"t.x\"}}, {service: {account: A, subject: \"s.x\"}}] }\n}\n",
         // Accepted: wildcard service imports, invalid export subjects, importing one's own export.
         "accounts {\n  A { exports: [{service: \"svc.>\"}, {stream: \"events..>\"}] }\n  B { imports: [{service: {account: A, subject: \"svc.>\"}, to: \"x.>\"}] }\n  A2 { exports: [{stream: \"e\"}], imports: [{stream: {account: A2, subject: \"e\"}}] }\n}\n",
     ];

@@ -8,6 +8,7 @@ use super::duration::parse_go_duration;
 use crate::imports::{Export, Import, Kind, LinkConfig, ResponseType};
 use rnats_conf::{Entry, Item};
 use rnats_proto::subject::{has_wildcard, is_subset, is_valid_subject};
+use rustc_hash::FxHashMap;
 
 fn item_err(cx: &mut Ctx, item: &Item, msg: impl std::fmt::Display) {
     cx.errors.push(format!("{}: {msg}", item.pos));
@@ -328,6 +329,73 @@ impl Import {
     }
 }
 
+/// Whether adding a service import of `dest`'s services by `importer`, under the local subject
+/// `from`, would close a cycle through the service imports already `added` (importer, import)
+/// — the reference's `serviceImportFormsCycle`, which refuses such an import. Following the
+/// chain from `dest`: an import whose exported subject collides with `from` leads on to its
+/// exporter (narrowing `from` to the import's local subject when that is a subset); reaching an
+/// account already on the path is a cycle. The search is bounded like the reference's (1024).
+pub fn forms_cycle(added: &[(&str, &Import)], importer: &str, dest: &str, from: &str) -> bool {
+    fn walk(added: &[(&str, &Import)], acc: &str, from: &str, visited: &mut Vec<String>) -> bool {
+        if visited.len() >= 1024 {
+            return true;
+        }
+        for (_, si) in added.iter().filter(|(a, _)| *a == acc) {
+            if !rnats_proto::subject::collide(from.as_bytes(), si.subject.as_bytes()) {
+                continue;
+            }
+            if visited.iter().any(|v| *v == si.account) {
+                return true;
+            }
+            visited.push(acc.to_string());
+            let local = si.local();
+            let f = if is_subset(local.as_bytes(), from.as_bytes()) {
+                local.as_str()
+            } else {
+                from
+            };
+            if walk(added, &si.account, f, visited) {
+                return true;
+            }
+        }
+        false
+    }
+    walk(added, dest, from, &mut vec![importer.to_string()])
+}
+
+/// Leave out (with the reference's warning) the service imports that would close a cycle,
+/// taking accounts in name order and imports in their order (JWT imports are not a
+/// configuration file: the reference skips the import and loads the account).
+pub fn drop_cycles(imports: &mut FxHashMap<String, Vec<Import>>) {
+    let mut names: Vec<String> = imports.keys().cloned().collect();
+    names.sort();
+    let mut drop: Vec<(String, usize)> = Vec::new();
+    {
+        let mut added: Vec<(&str, &Import)> = Vec::new();
+        for n in &names {
+            for (idx, i) in imports[n].iter().enumerate() {
+                if i.kind != Kind::Service {
+                    continue;
+                }
+                if forms_cycle(&added, n, &i.account, &i.local()) {
+                    tracing::warn!(
+                        "Error adding service import {:?} to account [{n}]: import forms a cycle",
+                        i.subject
+                    );
+                    drop.push((n.clone(), idx));
+                } else {
+                    added.push((n.as_str(), i));
+                }
+            }
+        }
+    }
+    for (n, idx) in drop.into_iter().rev() {
+        if let Some(v) = imports.get_mut(&n) {
+            v.remove(idx);
+        }
+    }
+}
+
 /// Whether `importer` may import `subject` from an export list (`check*ImportAuthorized`).
 pub fn authorized(exports: &[Export], kind: Kind, importer: &str, subject: &str) -> bool {
     exports.iter().any(|x| {
@@ -374,6 +442,8 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
     }
     let mut accounts: Vec<&String> = links.imports.keys().collect();
     accounts.sort();
+    // Service imports accepted so far, across accounts (a cycle closes on the later one).
+    let mut added: Vec<(&str, &Import)> = Vec::new();
     for (kind, acc) in kinds
         .iter()
         .flat_map(|k| accounts.iter().map(move |a| (*k, *a)))
@@ -430,6 +500,10 @@ pub fn validate(cx: &mut Ctx, at: &Entry, names: &[String], links: &LinkConfig) 
                 fail(cx, "stream import already exists");
             } else if i.kind == Kind::Stream {
                 seen_streams.push((i.account.as_str(), i.subject.as_str()));
+            } else if forms_cycle(&added, acc, &i.account, &i.local()) {
+                fail(cx, "import forms a cycle");
+            } else {
+                added.push((acc.as_str(), i));
             }
         }
     }

@@ -249,3 +249,25 @@ fn clock_skew_block_short_form_and_cap() {
         assert!(err.contains("1:"), "{bad}: position in {err}");
     }
 }
+
+#[test]
+fn service_import_cycles_are_left_out_of_jwt_links() {
+    use crate::imports::{Import, Kind};
+    let imp = |account: &str, subject: &str| Import {
+        kind: Kind::Service,
+        account: account.into(),
+        subject: subject.into(),
+        to: None,
+        prefix: None,
+        pos: String::new(),
+    };
+    let mut m = rustc_hash::FxHashMap::default();
+    m.insert("A".to_string(), vec![imp("B", "q.>"), imp("C", "other")]);
+    m.insert("B".to_string(), vec![imp("A", "q.>")]);
+    m.insert("C".to_string(), vec![imp("B", "zzz")]);
+    links::drop_cycles(&mut m);
+    // A's imports come first (name order); B's import of A closes the cycle and goes.
+    assert_eq!(m["A"].len(), 2);
+    assert!(m["B"].is_empty());
+    assert_eq!(m["C"].len(), 1, "no cycle through unrelated subjects");
+}
