@@ -344,7 +344,7 @@ pub fn forms_cycle(added: &[(&str, &Import)], importer: &str, dest: &str, from: 
             if !rnats_proto::subject::collide(from.as_bytes(), si.subject.as_bytes()) {
                 continue;
             }
-            if visited.iter().any(|v| *v == si.account) {
+            if visited.contains(&si.account) {
                 return true;
             }
             visited.push(acc.to_string());
