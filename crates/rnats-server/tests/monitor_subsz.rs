@@ -2,10 +2,9 @@
 //! rnats with a known workload: subscription counts, filters, paging and per-account message
 //! and byte counters must be exact.
 
-use rnats_testkit::{Raw, ServerProcess};
+use rnats_testkit::ServerProcess;
 use serde_json::Value;
 use std::path::Path;
-use std::time::Duration;
 
 mod common;
 use common::http::{get as http, json};
@@ -17,27 +16,6 @@ accounts {
   B { users [{user: b, password: b}], imports [{stream: {account: A, subject: "s.>"}}] }
 }
 "#;
-
-/// The workload: in A, `foo` (plain), `bar` (queue `q`, auto-unsubscribe after 5); in B, `s.x`
-/// through the stream import. A publishes 10 × `foo` (5 bytes) and 1 × `s.x` (2 bytes).
-pub fn workload(port: u16) -> (Raw, Raw) {
-    let mut a = common::login_user(port, "a");
-    let mut b = common::login_user(port, "b");
-    a.send(b"SUB foo 1\r\nSUB bar q 2\r\nUNSUB 2 5\r\n");
-    b.send(b"SUB s.x 1\r\n");
-    a.sync();
-    b.sync();
-    for _ in 0..10 {
-        a.send(b"PUB foo 5\r\nhello\r\n");
-    }
-    a.send(b"PUB s.x 2\r\nhi\r\n");
-    let got = a.sync();
-    assert_eq!(got.windows(7).filter(|w| w == b"MSG foo").count(), 10);
-    let got = b.read_until(b"hi\r\n", Duration::from_secs(5));
-    assert!(got.is_ok(), "b receives s.x");
-    b.sync();
-    (a, b)
-}
 
 fn stat<'a>(v: &'a Value, acc: &str) -> &'a Value {
     v["account_statz"]
@@ -53,7 +31,7 @@ fn subsz_accountz_accstatz_exact() {
     let srv = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
         .expect("rnats starts");
     let port = srv.http_port.expect("monitor port");
-    let _conns = workload(srv.port);
+    let _conns = common::subsz_workload(srv.port);
 
     // /subsz: three subscriptions over all accounts, stats only without subs=1.
     let v = json(port, "/subsz");

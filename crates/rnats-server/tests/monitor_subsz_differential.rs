@@ -5,9 +5,8 @@
 //! internal system subscriptions and imports differ by nature); list elements are compared by
 //! shape: every element key the reference uses must appear in rnats's elements.
 
-use rnats_testkit::{Raw, ServerProcess, reference_server_path};
+use rnats_testkit::{ServerProcess, reference_server_path};
 use std::path::Path;
-use std::time::Duration;
 
 mod common;
 use common::http::json_any as http;
@@ -31,23 +30,6 @@ accounts {
 }
 "#;
 
-fn workload(port: u16) -> (Raw, Raw) {
-    let mut a = common::login_user(port, "a");
-    let mut b = common::login_user(port, "b");
-    a.send(b"SUB foo 1\r\nSUB bar q 2\r\nUNSUB 2 5\r\n");
-    b.send(b"SUB s.x 1\r\n");
-    a.sync();
-    b.sync();
-    for _ in 0..5 {
-        a.send(b"PUB foo 5\r\nhello\r\n");
-    }
-    a.send(b"PUB s.x 2\r\nhi\r\n");
-    a.sync();
-    let _ = b.read_until(b"hi\r\n", Duration::from_secs(5));
-    b.sync();
-    (a, b)
-}
-
 #[test]
 fn shape_check_fails_on_a_missing_key() {
     let theirs = serde_json::json!({"a": 1, "l": [{"x": "s", "y": true}], "m": {}});
@@ -67,8 +49,8 @@ fn monitor_shapes_match_the_reference() {
     let ours = ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &["-c", c])
         .expect("rnats starts");
     let theirs = ServerProcess::start(&reference_server_path(), &["-c", c]).expect("ref starts");
-    let _o = workload(ours.port);
-    let _t = workload(theirs.port);
+    let _o = common::subsz_workload(ours.port);
+    let _t = common::subsz_workload(theirs.port);
     let (op, tp) = (
         ours.http_port.expect("rnats monitor"),
         theirs.http_port.expect("reference monitor"),
