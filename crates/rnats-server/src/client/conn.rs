@@ -149,6 +149,9 @@ impl Conn {
                     } else if n < read_size / 4 && read_size > MIN_READ {
                         read_size /= 2;
                     }
+                    if n < MIN_READ {
+                        self.dl.trim();
+                    }
                 }
                 Err(e) => {
                     tracing::debug!("{} - Read error: {e}", self.shared.log_prefix());

@@ -22,6 +22,7 @@ use crate::sublist::SubEntry;
 use rnats_auth::Permissions;
 use rnats_proto::encode;
 use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,6 +31,9 @@ use tokio::sync::Notify;
 
 /// Reply subjects a connection may answer: replies used, when first seen.
 type ReplyGrants = FxHashMap<Box<[u8]>, (i64, Instant)>;
+
+/// Staged batches smaller than this are copied onto the outbound tail rather than queued whole.
+const SMALL_COMMIT: usize = 4 * 1024;
 
 /// At most this many pending reply grants per connection (bounded memory).
 const MAX_REPLY_GRANTS: usize = 64 * 1024;
@@ -89,10 +93,26 @@ pub struct JwtSession {
     pub scope: Option<rnats_auth::jwt::claims::SigningKey>,
 }
 
-/// Bytes waiting to be written to one connection.
+/// A range of a publisher's staged frames for one subscription: it ends at `end` in the staging
+/// buffer and holds `msgs` messages with `bytes` payload bytes.
+#[derive(Debug)]
+pub struct StagedRun {
+    pub sub: Arc<Subscription>,
+    pub end: usize,
+    pub msgs: u64,
+    pub bytes: u64,
+}
+
+/// Bytes waiting to be written to one connection, in order: the buffers of `queue`, then `buf`.
 #[derive(Debug, Default)]
 pub struct Outbound {
+    /// Whole buffers a publisher staged and handed over (no copy), oldest first.
+    pub queue: VecDeque<Vec<u8>>,
+    /// The open tail: protocol lines, small batches and direct deliveries are appended here.
     pub buf: Vec<u8>,
+    /// Buffers the writer emptied, for publishers to stage the next batch for this connection
+    /// into (buffers circulate instead of being allocated per batch).
+    pub free: Vec<Vec<u8>>,
     /// Queued plus in-flight bytes (what `max_pending` limits).
     pub pending: usize,
     pub out_msgs: u64,
@@ -297,23 +317,17 @@ impl ClientShared {
         self.close(ClosedState::SlowConsumerPendingBytes);
     }
 
-    /// Append one message for subscription `sid`. Returns the bytes queued (0 if not delivered).
-    pub fn deliver(
-        &self,
-        sub: &Subscription,
-        sid: &[u8],
-        subject: &[u8],
-        reply: Option<&[u8]>,
-        header_len: Option<usize>,
-        data: &[u8],
-    ) -> usize {
+    /// Whether a message on `subject` (with `reply`) may go to this connection now: it is open
+    /// and its permissions allow the delivery. Grants a reply permission (`allow_responses`)
+    /// for `reply` as a side effect, as the reference does when it delivers a request.
+    pub fn admit(&self, subject: &[u8], reply: Option<&[u8]>) -> bool {
         if self.is_closed() {
-            return 0;
+            return false;
         }
         if self.has_sub_deny.load(Ordering::Relaxed)
             && self.permissions().is_some_and(|p| p.deny_delivery(subject))
         {
-            return 0;
+            return false;
         }
         if let Some(r) = reply
             && !r.is_empty()
@@ -337,32 +351,122 @@ impl ClientShared {
             }
             replies.entry(r.into()).or_insert((0, Instant::now()));
         }
-        // Headers reach only connections that negotiated them; others get the payload alone.
+        true
+    }
+
+    /// Encode one `MSG`/`HMSG` for subscription `sid` onto `buf`: headers reach only
+    /// connections that negotiated them, others get the payload alone. Returns the payload
+    /// bytes counted as delivered.
+    pub fn encode_msg(
+        &self,
+        buf: &mut Vec<u8>,
+        sid: &[u8],
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        data: &[u8],
+    ) -> usize {
         let (hdr, body) = match header_len {
             Some(h) if h > 0 && self.headers.load(Ordering::Relaxed) => (Some(h), data),
             Some(h) => (None, &data[h.min(data.len())..]),
             None => (None, data),
         };
+        encode::push_msg(buf, subject, sid, reply, hdr, body);
+        body.len()
+    }
+
+    /// Append one message for subscription `sid` under the outbound lock. Returns the bytes
+    /// queued (0 if not delivered).
+    pub fn deliver(
+        &self,
+        sub: &Subscription,
+        sid: &[u8],
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        data: &[u8],
+    ) -> usize {
+        if !self.admit(subject, reply) {
+            return 0;
+        }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         if sub.closed.load(Ordering::Acquire) {
             return 0;
         }
         let before = out.buf.len();
-        let estimate = subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + body.len() + 40;
+        let estimate = subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + data.len() + 40;
         if out.pending + estimate > self.max_pending {
             drop(out);
             self.slow_consumer();
             return 0;
         }
-        encode::push_msg(&mut out.buf, subject, sid, reply, hdr, body);
+        let body = self.encode_msg(&mut out.buf, sid, subject, reply, header_len, data);
         let n = out.buf.len() - before;
         out.pending += n;
         out.out_msgs += 1;
-        out.out_bytes += body.len() as u64;
+        out.out_bytes += body as u64;
         if out.pending > self.stall_threshold() {
             self.stalling.store(true, Ordering::Relaxed);
         }
         n
+    }
+
+    /// Move frames staged by a publisher (see [`crate::route`]) into the outbound buffer under
+    /// one lock. `runs` says, in order, which subscription each byte range of `staged` was
+    /// encoded for: ranges whose subscription closed since (an UNSUB the owner may already have
+    /// acknowledged) are left out. Leaves `staged` empty (possibly with another buffer's
+    /// capacity). Returns false when nothing was queued (closed, or a slow consumer now).
+    pub fn commit_staged(&self, staged: &mut Vec<u8>, runs: &[StagedRun]) -> bool {
+        if self.is_closed() {
+            staged.clear();
+            return false;
+        }
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if out.pending + staged.len() > self.max_pending {
+            drop(out);
+            staged.clear();
+            self.slow_consumer();
+            return false;
+        }
+        if runs.iter().all(|r| !r.sub.closed.load(Ordering::Acquire)) {
+            // The usual case: no copy when nothing else is queued (the staged buffer becomes the
+            // tail) or when the batch is big (it is queued whole, and a buffer the writer
+            // emptied comes back for the next batch); a small batch is appended to the tail.
+            let n = staged.len();
+            if out.buf.is_empty() && out.queue.is_empty() {
+                std::mem::swap(&mut out.buf, staged);
+            } else if n < SMALL_COMMIT {
+                out.buf.extend_from_slice(staged);
+            } else {
+                if !out.buf.is_empty() {
+                    let tail = std::mem::take(&mut out.buf);
+                    out.queue.push_back(tail);
+                }
+                let back = out.free.pop().unwrap_or_default();
+                out.queue.push_back(std::mem::replace(staged, back));
+            }
+            out.pending += n;
+            for r in runs {
+                out.out_msgs += r.msgs;
+                out.out_bytes += r.bytes;
+            }
+        } else {
+            let mut start = 0;
+            for r in runs {
+                if !r.sub.closed.load(Ordering::Acquire) {
+                    out.buf.extend_from_slice(&staged[start..r.end]);
+                    out.pending += r.end - start;
+                    out.out_msgs += r.msgs;
+                    out.out_bytes += r.bytes;
+                }
+                start = r.end;
+            }
+        }
+        staged.clear();
+        if out.pending > self.stall_threshold() {
+            self.stalling.store(true, Ordering::Relaxed);
+        }
+        true
     }
 
     /// Pending bytes above which producers are slowed down (75% of `max_pending`).

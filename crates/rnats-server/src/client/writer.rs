@@ -1,13 +1,17 @@
 //! The writer side of a client connection: drains the outbound buffer, sends server PINGs and
 //! detects stale connections.
 //!
-//! The writer swaps the shared buffer with a spare one under the lock and writes outside it, so
-//! publishers never wait on a socket. Each write has the `write_deadline`; a peer that does not
+//! The writer takes the queued buffers (and the tail, swapped with a spare) under the lock and
+//! writes them outside it with vectored writes, so publishers never wait on a socket and a
+//! publisher's staged batch reaches the kernel without another copy. Emptied buffers go back to
+//! the connection's free list for publishers to stage into. Each write has the `write_deadline`; a peer that does not
 //! read within it is a slow consumer and is closed, as in the reference. Spare buffers that grew
 //! for a burst are released once drained, so an idle connection holds almost no memory.
 
 use super::{ClientShared, ClosedState};
 use rnats_proto::wire;
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -17,8 +21,15 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 /// Keep at most this much spare buffer capacity on an idle connection.
 const SPARE_KEEP: usize = 64 * 1024;
-/// Largest single socket write.
-const WRITE_CHUNK: usize = 64 * 1024;
+/// Largest single socket write, and most buffers in one vectored write.
+const WRITE_CHUNK: usize = 256 * 1024;
+const MAX_IOV: usize = 64;
+/// Emptied buffers kept for publishers to stage into (all a busy connection's backlog used,
+/// so a publisher running ahead reuses them instead of faulting in fresh memory), the largest
+/// one kept, and how many a quiet connection keeps.
+const FREE_MAX: usize = 1024;
+const FREE_QUIET: usize = 2;
+const FREE_BUF_MAX: usize = 256 * 1024;
 /// How often RTT is re-measured (`DEFAULT_RTT_MEASUREMENT_INTERVAL`).
 const RTT_INTERVAL_MS: u64 = 3_600_000;
 
@@ -36,6 +47,7 @@ pub struct WriterConfig {
 /// Run until the connection closes.
 pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterConfig) {
     let mut spare: Vec<u8> = Vec::new();
+    let mut bufs: VecDeque<Vec<u8>> = VecDeque::new();
     // Until CONNECT the ping timer runs at the full interval; CONNECT re-arms it so the first
     // PING comes early (at most 2s), randomized by up to 20% (`setFirstPingTimer`).
     let first = cfg.first_ping.min(cfg.ping_interval);
@@ -72,7 +84,7 @@ pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterC
             next_ping = next_ping.min(Instant::now() + first);
         }
         let closed = shared.is_closed();
-        if let Err(reason) = flush(&shared, &mut wr, &mut spare, &cfg, closed).await {
+        if let Err(reason) = flush(&shared, &mut wr, &mut bufs, &mut spare, &cfg, closed).await {
             if !shared.is_closed() {
                 shared.close(reason);
             }
@@ -88,6 +100,7 @@ pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterC
 async fn flush(
     shared: &ClientShared,
     wr: &mut OwnedWriteHalf,
+    bufs: &mut VecDeque<Vec<u8>>,
     spare: &mut Vec<u8>,
     cfg: &WriterConfig,
     closing: bool,
@@ -95,37 +108,24 @@ async fn flush(
     loop {
         {
             let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
-            if out.buf.is_empty() {
+            if out.buf.is_empty() && out.queue.is_empty() {
                 break;
             }
-            std::mem::swap(&mut out.buf, spare);
+            std::mem::swap(&mut out.queue, bufs);
+            if !out.buf.is_empty() {
+                let tail = std::mem::replace(&mut out.buf, std::mem::take(spare));
+                bufs.push_back(tail);
+            }
         }
-        let len = spare.len();
+        let len: usize = bufs.iter().map(Vec::len).sum();
         // A closing connection gets a short grace to flush its last words (e.g. an -ERR).
         let deadline = if closing {
             cfg.write_deadline.min(Duration::from_millis(500))
         } else {
             cfg.write_deadline
         };
-        // Write in chunks and account for each, so producers stalled on this connection see
-        // its backlog shrink as it drains rather than only when a big batch completes.
-        let mut res = Ok(Ok(()));
-        for chunk in spare.chunks(WRITE_CHUNK) {
-            res = timeout(deadline, wr.write_all(chunk)).await;
-            {
-                let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
-                out.pending = out.pending.saturating_sub(chunk.len());
-            }
-            shared.drained.notify_waiters();
-            if !matches!(res, Ok(Ok(()))) {
-                break;
-            }
-        }
-        spare.clear();
-        // Release a burst's buffer only once the connection has gone quiet.
-        if spare.capacity() > SPARE_KEEP && len < SPARE_KEEP / 8 {
-            *spare = Vec::new();
-        }
+        let res = write_all(shared, wr, bufs, deadline).await;
+        recycle(shared, bufs, spare, len);
         match res {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -135,9 +135,10 @@ async fn flush(
             Err(_) => {
                 if !closing {
                     tracing::info!(
-                        "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
+                        "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with {} chunks of {} total bytes.",
                         shared.log_prefix(),
                         cfg.write_deadline,
+                        bufs.len().max(1),
                         len
                     );
                     shared.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
@@ -152,6 +153,91 @@ async fn flush(
         }
     }
     Ok(())
+}
+
+/// Write `bufs` in order with vectored writes of up to [`WRITE_CHUNK`] bytes, each within
+/// `deadline`. After each write the backlog shrinks by what was written, so producers stalled on
+/// this connection see it drain as it goes rather than only when a big batch completes.
+async fn write_all(
+    shared: &ClientShared,
+    wr: &mut OwnedWriteHalf,
+    bufs: &VecDeque<Vec<u8>>,
+    deadline: Duration,
+) -> Result<std::io::Result<()>, tokio::time::error::Elapsed> {
+    let (mut idx, mut off) = (0usize, 0usize);
+    while idx < bufs.len() {
+        let mut slices = [IoSlice::new(&[]); MAX_IOV];
+        let (mut k, mut total) = (0, 0);
+        let (mut i, mut o) = (idx, off);
+        while i < bufs.len() && k < MAX_IOV && total < WRITE_CHUNK {
+            let part = &bufs[i][o..];
+            let take = part.len().min(WRITE_CHUNK - total);
+            if take > 0 {
+                slices[k] = IoSlice::new(&part[..take]);
+                k += 1;
+                total += take;
+            }
+            if take == part.len() {
+                i += 1;
+                o = 0;
+            } else {
+                o += take;
+            }
+        }
+        if k == 0 {
+            break;
+        }
+        let n = match timeout(deadline, wr.write_vectored(&slices[..k])).await? {
+            Ok(0) => return Ok(Err(std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        {
+            let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
+            out.pending = out.pending.saturating_sub(n);
+        }
+        shared.drained.notify_waiters();
+        // Advance past what was written.
+        let mut left = n;
+        while left > 0 && idx < bufs.len() {
+            let rest = bufs[idx].len() - off;
+            if left >= rest {
+                left -= rest;
+                idx += 1;
+                off = 0;
+            } else {
+                off += left;
+                left = 0;
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Return written buffers: one stays as the tail's spare, a few go to the connection's free list
+/// for publishers to stage into; a quiet connection keeps only small ones.
+fn recycle(shared: &ClientShared, bufs: &mut VecDeque<Vec<u8>>, spare: &mut Vec<u8>, len: usize) {
+    let quiet = len < SPARE_KEEP / 8;
+    let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
+    for mut b in bufs.drain(..) {
+        b.clear();
+        if quiet && b.capacity() > SPARE_KEEP {
+            continue;
+        }
+        if spare.capacity() == 0 {
+            *spare = b;
+        } else if out.free.len() < FREE_MAX && b.capacity() <= FREE_BUF_MAX {
+            out.free.push(b);
+        }
+    }
+    if quiet {
+        // Release a burst's buffers only once the connection has gone quiet.
+        out.free.retain(|b| b.capacity() <= SPARE_KEEP);
+        out.free.truncate(FREE_QUIET);
+        if spare.capacity() > SPARE_KEEP {
+            *spare = Vec::new();
+        }
+    }
 }
 
 /// `processPingTimer`: skip when the client was recently active (once RTT is known), declare the
