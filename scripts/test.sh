@@ -20,7 +20,7 @@ read -r passed failed < <(awk '/^test result:/ {
 } END { print p + 0, f + 0 }' "$log")
 if [[ -x scripts/conformance-async-nats.sh ]]; then
   echo "== async-nats conformance"
-  bash scripts/conformance-async-nats.sh client_tests nkey_tests jwt_tests 2>&1 | tee "$log"
+  bash scripts/conformance-async-nats.sh client_tests nkey_tests jwt_tests tls_tests 2>&1 | tee "$log"
   [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
   # Per-file lines: "<file>: P passed, F failed (X expected failures, U unexpected failures, ...)".
   # Expected failures (features owned by later issues) are reported as skipped.

@@ -90,6 +90,21 @@ pub enum AuthFailure {
     /// The JWT requires a trusted proxy.
     #[error("proxy connection required")]
     ProxyRequired,
+    /// A client spoke plaintext (or nothing) where TLS is required.
+    #[error("TLS required: the client did not start a TLS handshake")]
+    TlsRequired,
+    /// The TLS handshake failed (the rustls error, or a timeout).
+    #[error("TLS handshake failed: {0}")]
+    TlsHandshakeFailed(String),
+    /// `verify`: the client presented no certificate.
+    #[error("TLS handshake failed: the client did not provide a certificate")]
+    ClientCertMissing,
+    /// `pinned_certs`: the client's key is not pinned.
+    #[error("TLS handshake failed: certificate not pinned (key {0})")]
+    ClientCertNotPinned(String),
+    /// `verify_and_map`: no configured user matches the certificate.
+    #[error("no user matches the client certificate (tried {0})")]
+    ClientCertUnmapped(String),
 }
 
 impl AuthFailure {
@@ -126,6 +141,16 @@ impl AuthFailure {
             AuthFailure::AccountNotPinned(_) => {
                 Some("add the account to resolver_pinned_accounts".into())
             }
+            AuthFailure::TlsRequired => Some(
+                "the server requires TLS: use a tls:// URL or enable TLS in the client".into(),
+            ),
+            AuthFailure::ClientCertMissing => Some(
+                "tls.verify requires a client certificate signed by the ca_file's CA".into(),
+            ),
+            AuthFailure::ClientCertUnmapped(_) => Some(
+                "verify_and_map takes the user from the certificate's email, DNS or URI SAN                  or its subject: add a user with one of the names tried"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -164,6 +189,11 @@ impl AuthFailure {
             AuthFailure::ProxyRequired => "proxy_required",
             AuthFailure::AccountNotPinned(_) => "account_not_pinned",
             AuthFailure::MaxAccountConnections => "max_account_connections",
+            AuthFailure::TlsRequired => "tls_required",
+            AuthFailure::TlsHandshakeFailed(_) => "tls_handshake_failed",
+            AuthFailure::ClientCertMissing => "client_cert_missing",
+            AuthFailure::ClientCertNotPinned(_) => "client_cert_not_pinned",
+            AuthFailure::ClientCertUnmapped(_) => "client_cert_unmapped",
         }
     }
 }

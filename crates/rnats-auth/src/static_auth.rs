@@ -52,6 +52,9 @@ pub struct Credentials<'a> {
     pub token: Option<&'a str>,
     pub nkey: Option<&'a str>,
     pub sig: Option<&'a str>,
+    /// `verify_and_map`: the user names the client certificate stands for, in order of
+    /// preference (empty when the connection has no certificate). `None`: no mapping.
+    pub cert_names: Option<&'a [String]>,
 }
 
 /// Who the client is, once accepted.
@@ -180,7 +183,17 @@ impl StaticAuth {
             let mut name = user_in;
             let mut pass = pass_in.unwrap_or("");
             let mut via_no_auth = false;
-            if anonymous
+            if let Some(names) = c.cert_names {
+                // The certificate names the user; a `user` in CONNECT is ignored, the password
+                // is still compared (a passwordless user needs none), as the reference does.
+                let Some(n) = names.iter().find(|n| self.users.contains_key(n.as_str())) else {
+                    return reject(
+                        AuthFailure::ClientCertUnmapped(format!("{names:?}")),
+                        Presented::Nothing,
+                    );
+                };
+                name = Some(n.as_str());
+            } else if anonymous
                 && let Some(n) = self.no_auth_user.as_deref()
                 && let Some(u) = self.users.get(n)
             {

@@ -251,21 +251,44 @@ impl Cli {
         if let Some(t) = &self.auth {
             o.auth.token = Some(t.clone());
         }
+        self.apply_tls(o);
+    }
+
+    /// `--tls*` (the reference's `overrideTLS`): any TLS flag replaces the file's TLS
+    /// configuration with one made of the flags alone; the file's `timeout`, `handshake_first`,
+    /// `pinned_certs` and `verify_and_map` stay. `--tls=false` turns TLS off.
+    fn apply_tls(&self, o: &mut Options) {
+        if self.tls == Some(false) {
+            o.tls_options = None;
+            return;
+        }
+        let any = self.tls.is_some()
+            || self.tlscert.is_some()
+            || self.tlskey.is_some()
+            || self.tlscacert.is_some()
+            || self.tlsverify.is_some();
+        if !any {
+            return;
+        }
+        let file = o.tls_options.take().unwrap_or_default();
+        let verify = self.tlsverify.unwrap_or(false);
+        o.tls_options = Some(crate::tls::TlsOptions {
+            cert_file: self.tlscert.clone(),
+            key_file: self.tlskey.clone(),
+            ca_file: self.tlscacert.clone(),
+            verify: verify || file.verify_and_map,
+            verify_and_map: file.verify_and_map,
+            timeout: file.timeout,
+            handshake_first: file.handshake_first,
+            pinned_certs: file.pinned_certs,
+            ..Default::default()
+        });
     }
 
     /// Security flags rnats cannot honour yet: the server refuses to start rather than run
     /// without the protection they ask for.
     pub fn refused(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.tls.is_some()
-            || self.tlscert.is_some()
-            || self.tlskey.is_some()
-            || self.tlscacert.is_some()
-            || self.tlsverify.is_some()
-        {
-            v.push("--tls* (TLS)");
-        }
-        v
+        Vec::new()
     }
 
     /// Flags that are accepted for compatibility but not implemented yet, to warn about.

@@ -10,6 +10,7 @@
 //! - [`opts`], [`defaults`], [`config`], [`cli`]: options from the `.conf` file and the command
 //!   line with nats-server's names and precedence.
 //! - [`monitor`]: the HTTP monitoring endpoints.
+//! - [`tls`]: TLS for client connections (rustls), certificate identities.
 //! - [`logging`], [`signals`]: nats-server's log format and signal handling.
 //!
 //! Wire protocol parsing lives in the sans-IO `rnats-proto` crate.
@@ -34,6 +35,7 @@ pub mod signals;
 pub mod sublist;
 pub mod sysmon;
 pub mod sysreq;
+pub mod tls;
 pub mod urlresolver;
 
 pub use opts::Options;

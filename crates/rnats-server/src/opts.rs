@@ -69,6 +69,12 @@ pub struct Options {
     pub jetstream: bool,
     pub store_dir: Option<PathBuf>,
     pub max_closed_clients: usize,
+    /// The `tls {}` block (or the `--tls*` flags).
+    pub tls_options: Option<crate::tls::TlsOptions>,
+    /// `tls_options` loaded and built ([`Options::build_tls`]).
+    pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
+    /// `allow_non_tls`: TLS offered, plaintext accepted too.
+    pub allow_non_tls: bool,
 }
 
 /// An account resolver.
@@ -134,6 +140,9 @@ impl Default for Options {
             jetstream: false,
             store_dir: None,
             max_closed_clients: d::MAX_CLOSED_CLIENTS,
+            tls_options: None,
+            tls: None,
+            allow_non_tls: false,
         }
     }
 }
@@ -178,6 +187,8 @@ pub enum OptionsError {
         "using nats based account resolver - the system account needs to be specified in configuration or the operator jwt"
     )]
     DirResolverNeedsSystemAccount,
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl Options {
@@ -312,9 +323,36 @@ impl Options {
 
     /// The auth timeout in force: the configured value, or 2s when unset or 0; zero when
     /// negative (the reference's timer then fires at once).
+    /// Load the TLS material of `tls_options` (at start and at each reload).
+    pub fn build_tls(&mut self) -> Result<(), OptionsError> {
+        self.tls = match &self.tls_options {
+            Some(t) => Some(std::sync::Arc::new(t.build()?)),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// The TLS handshake timeout (`/varz tls_timeout`).
+    pub fn tls_timeout(&self) -> Duration {
+        match &self.tls_options {
+            Some(t) if !t.timeout.is_zero() => t.timeout,
+            _ => d::TLS_TIMEOUT,
+        }
+    }
+
+    /// The auth timeout when none is configured: 2 s, or the TLS timeout + 1 s with TLS (the
+    /// handshake happens first and the reference gives it that much more room).
+    fn default_auth_timeout(&self) -> Duration {
+        if self.tls_options.is_some() {
+            self.tls_timeout() + Duration::from_secs(1)
+        } else {
+            d::AUTH_TIMEOUT
+        }
+    }
+
     pub fn effective_auth_timeout(&self) -> Duration {
         match self.auth_timeout {
-            None | Some(0.0) => d::AUTH_TIMEOUT,
+            None | Some(0.0) => self.default_auth_timeout(),
             Some(t) if t < 0.0 || !t.is_finite() => Duration::ZERO,
             Some(t) => Duration::from_secs_f64(t.min(1e9)),
         }
@@ -324,7 +362,7 @@ impl Options {
     pub fn auth_timeout_secs(&self) -> f64 {
         match self.auth_timeout {
             Some(t) if t != 0.0 => t,
-            _ => d::AUTH_TIMEOUT.as_secs_f64(),
+            _ => self.default_auth_timeout().as_secs_f64(),
         }
     }
 

@@ -166,6 +166,7 @@ impl Server {
     ) -> Result<Arc<Server>, StartError> {
         opts.baseline();
         opts.validate()?;
+        opts.build_tls()?;
         if opts.port == 0 {
             opts.port = d::DEFAULT_PORT as i64;
         }
@@ -454,6 +455,9 @@ impl Server {
             headers: !o.no_header_support,
             auth_required: self.auth_required(),
             max_payload: o.max_payload,
+            tls_required: o.tls.is_some() && !o.allow_non_tls,
+            tls_verify: o.tls.as_ref().is_some_and(|t| t.verify()),
+            tls_available: o.tls.is_some() && o.allow_non_tls,
             api_lvl: d::API_LEVEL,
             rnats_version: d::RNATS_VERSION.to_string(),
             ..Default::default()
@@ -504,7 +508,73 @@ impl Server {
             o.max_pending.max(0) as usize,
             self.stats.clone(),
         ));
-        let (rd, wr) = stream.into_split();
+        let nonce = (o.auth.nonce_required() || o.operator_mode()).then(new_nonce);
+        let info = {
+            let (server, shared, nonce) = (self.clone(), shared.clone(), nonce.clone());
+            move |tls_first: bool| {
+                server.client_info(&shared, |i| {
+                    if let Some(n) = &nonce {
+                        i.nonce = n.clone();
+                    }
+                    if tls_first {
+                        i.tls_required = true;
+                    }
+                })
+            }
+        };
+        let Some(tls) = o.tls.clone() else {
+            shared.enqueue(&info(false));
+            let (rd, wr) = crate::tls::accept::plain(stream);
+            self.run_client(shared, rd, wr, nonce);
+            return;
+        };
+        let allow_non_tls = o.allow_non_tls;
+        tokio::spawn(async move {
+            use crate::tls::accept::negotiate;
+            match negotiate(stream, &tls, allow_non_tls, &info).await {
+                Ok(None) => {}
+                Err(reason) => {
+                    tracing::debug!("{} - TLS handshake error: {reason}", shared.log_prefix());
+                    crate::authlog::rejected(&shared, &reason, None, None);
+                }
+                Ok(Some(n)) => {
+                    if tls.opts.verify_and_map {
+                        let names = n
+                            .peer_certs
+                            .first()
+                            .map(|d| crate::tls::identity::candidates(d))
+                            .unwrap_or_default();
+                        let _ = shared.cert_names.set(names);
+                    }
+                    if let Some(s) = n.session {
+                        tracing::debug!(
+                            "{} - TLS handshake complete, version {}, cipher suite {}",
+                            shared.log_prefix(),
+                            s.version,
+                            s.cipher_suite
+                        );
+                        let _ = shared.tls.set(s);
+                    }
+                    if n.info_pending {
+                        shared.enqueue(&info(true));
+                    }
+                    self.run_client(shared, n.rd, n.wr, nonce);
+                }
+            }
+        });
+    }
+
+    /// Start a connection's writer and reader (after the TLS step, so the auth timer starts
+    /// after the handshake, as in the reference).
+    fn run_client(
+        self: Arc<Self>,
+        shared: Arc<ClientShared>,
+        rd: crate::tls::accept::Reader,
+        wr: crate::tls::accept::Writer,
+        nonce: Option<String>,
+    ) {
+        let o = self.opts();
+        let cid = shared.cid;
         let cfg = WriterConfig {
             write_deadline: o.write_deadline,
             ping_interval: o.ping_interval,
@@ -512,12 +582,6 @@ impl Server {
             first_ping: d::FIRST_PING_INTERVAL,
             auth_timeout: o.auth_required().then(|| o.effective_auth_timeout()),
         };
-        let nonce = (o.auth.nonce_required() || o.operator_mode()).then(new_nonce);
-        shared.enqueue(&self.client_info(&shared, |i| {
-            if let Some(n) = &nonce {
-                i.nonce = n.clone();
-            }
-        }));
         tokio::spawn(writer::run(shared.clone(), wr, cfg));
         let too_many = {
             let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -561,8 +625,9 @@ impl Server {
                 continue;
             };
             let decision = if o.auth_required() {
-                o.auth
-                    .authenticate(&crate::client::conn::credentials(&copts), nonce.as_deref())
+                let mut creds = crate::client::conn::credentials(&copts);
+                creds.cert_names = c.cert_names.get().map(Vec::as_slice);
+                o.auth.authenticate(&creds, nonce.as_deref())
             } else {
                 Ok(rnats_auth::Identity {
                     name: None,

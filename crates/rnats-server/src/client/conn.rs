@@ -11,6 +11,7 @@ use crate::account::Account;
 use crate::route::{Delivery, Msg};
 use crate::server::Server;
 use crate::sublist::SubResult;
+use crate::tls::accept::Reader;
 use bytes::{Buf, BufMut, BytesMut};
 use rnats_auth::static_auth::Credentials;
 use rnats_auth::{Permissions, Rejection};
@@ -20,7 +21,6 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
 
 mod connect;
 mod jwt;
@@ -119,7 +119,7 @@ impl Conn {
     }
 
     /// Read until the connection closes, then clean up.
-    pub async fn run(mut self, mut rd: OwnedReadHalf) {
+    pub async fn run(mut self, mut rd: Reader) {
         let mut rbuf = BytesMut::with_capacity(MIN_READ);
         let mut read_size = MIN_READ;
         loop {
@@ -207,8 +207,11 @@ impl Conn {
                 let auth = self.server.opts();
                 let nonce = self.nonce.clone();
                 let o2 = opts.clone();
+                let shared = self.shared.clone();
                 let decision = tokio::task::spawn_blocking(move || {
-                    auth.auth.authenticate(&credentials(&o2), nonce.as_deref())
+                    let mut creds = credentials(&o2);
+                    creds.cert_names = shared.cert_names.get().map(Vec::as_slice);
+                    auth.auth.authenticate(&creds, nonce.as_deref())
                 })
                 .await;
                 let decision = match decision {

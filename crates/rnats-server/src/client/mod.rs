@@ -197,6 +197,10 @@ pub struct ClientShared {
     account: RwLock<Option<Arc<crate::account::Account>>>,
     /// Reply subjects this connection may answer (`allow_responses`): count used, first seen.
     replies: Mutex<ReplyGrants>,
+    /// The TLS session, once negotiated (`/connz`).
+    pub tls: std::sync::OnceLock<crate::tls::TlsSession>,
+    /// `verify_and_map`: the user names the client certificate stands for (empty without one).
+    pub cert_names: std::sync::OnceLock<Vec<String>>,
 }
 
 impl ClientShared {
@@ -241,6 +245,8 @@ impl ClientShared {
             account: RwLock::new(None),
             jwt: Mutex::new(None),
             replies: Mutex::new(FxHashMap::default()),
+            tls: std::sync::OnceLock::new(),
+            cert_names: std::sync::OnceLock::new(),
         }
     }
 

@@ -9,6 +9,7 @@
 //! for a burst are released once drained, so an idle connection holds almost no memory.
 
 use super::{ClientShared, ClosedState};
+use crate::tls::accept::Writer;
 use rnats_proto::wire;
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -16,7 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::{Instant, sleep_until, timeout};
 
 /// Keep at most this much spare buffer capacity on an idle connection.
@@ -45,7 +45,7 @@ pub struct WriterConfig {
 }
 
 /// Run until the connection closes.
-pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterConfig) {
+pub async fn run(shared: Arc<ClientShared>, mut wr: Writer, cfg: WriterConfig) {
     let mut spare: Vec<u8> = Vec::new();
     let mut bufs: VecDeque<Vec<u8>> = VecDeque::new();
     // Until CONNECT the ping timer runs at the full interval; CONNECT re-arms it so the first
@@ -99,7 +99,7 @@ pub async fn run(shared: Arc<ClientShared>, mut wr: OwnedWriteHalf, cfg: WriterC
 
 async fn flush(
     shared: &ClientShared,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut Writer,
     bufs: &mut VecDeque<Vec<u8>>,
     spare: &mut Vec<u8>,
     cfg: &WriterConfig,
@@ -160,7 +160,7 @@ async fn flush(
 /// this connection see it drain as it goes rather than only when a big batch completes.
 async fn write_all(
     shared: &ClientShared,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut Writer,
     bufs: &VecDeque<Vec<u8>>,
     deadline: Duration,
 ) -> Result<std::io::Result<()>, tokio::time::error::Elapsed> {

@@ -13,6 +13,7 @@ pub mod duration;
 pub mod links;
 pub mod operator;
 pub mod reload;
+pub mod tls;
 
 use crate::opts::Options;
 use duration::parse_go_duration;
@@ -42,8 +43,6 @@ const LATER_BLOCKS: &[(&str, &str)] = &[
     ("jetstream", "jetstream"),
     ("store_dir", "jetstream"),
     ("storedir", "jetstream"),
-    ("tls", "tls"),
-    ("allow_non_tls", "tls"),
     ("ocsp", "tls"),
     ("ocsp_cache", "tls"),
     ("https", "https monitoring"),
@@ -424,6 +423,12 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
                 o.resolver = operator::resolver(&mut cx, e);
             }
             "clock_skew" => clock_skew::parse(&mut cx, e, &mut o.clock_skew),
+            "tls" => o.tls_options = tls::parse(&mut cx, e),
+            "allow_non_tls" => {
+                if let Some(b) = cx.boolean(e) {
+                    o.allow_non_tls = b;
+                }
+            }
             "default_sentinel" => {
                 o.default_sentinel = cx.string(e);
             }

@@ -71,7 +71,17 @@ pub fn diff(old: &Options, new: &Options) -> Result<Vec<String>, ReloadError> {
         &old.no_system_account,
         &new.no_system_account,
     )?;
+    fixed("AllowNonTLS", &old.allow_non_tls, &new.allow_non_tls)?;
+    let tls_map = |o: &Options| o.tls_options.as_ref().is_some_and(|t| t.verify_and_map);
+    fixed("TLSMap", &tls_map(old), &tls_map(new))?;
     let mut changes = Vec::new();
+    // New TLS material reaches new connections; connected clients keep their sessions. As in
+    // the reference, a configured TLS block is reported as reloaded every time.
+    if new.tls_options.is_some() {
+        changes.push("tls = enabled".to_string());
+    } else if old.tls_options.is_some() {
+        changes.push("tls = disabled".to_string());
+    }
     macro_rules! reloadable {
         ($($field:ident => $name:literal),* $(,)?) => {$(
             if old.$field != new.$field {
@@ -115,6 +125,7 @@ pub fn try_reload(server: &Server) -> Result<Vec<String>, ReloadError> {
     server.apply_overrides(&mut new);
     new.baseline();
     new.validate()?;
+    new.build_tls()?;
     let changes = diff(&old, &new)?;
     // Keep the effective port (a random one stays what it was bound to).
     new.port = old.port;

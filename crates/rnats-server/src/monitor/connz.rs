@@ -256,6 +256,14 @@ pub struct ConnInfo {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub version: String,
     #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_cipher_suite: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls_peer_certs: Vec<crate::tls::PeerCert>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_first: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub authorized_user: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub account: String,
@@ -409,6 +417,14 @@ pub(crate) fn fill(c: &ClientShared, now: SystemTime) -> ConnInfo {
         name: m.name,
         lang: m.lang,
         version: m.version,
+        tls_version: c.tls.get().map(|t| t.version.clone()).unwrap_or_default(),
+        tls_cipher_suite: c
+            .tls
+            .get()
+            .map(|t| t.cipher_suite.clone())
+            .unwrap_or_default(),
+        tls_peer_certs: Vec::new(),
+        tls_first: c.tls.get().is_some_and(|t| t.first),
         authorized_user: String::new(),
         account: String::new(),
         subscriptions_list: Vec::new(),
@@ -529,6 +545,9 @@ pub fn connz(s: &Server, o: &ConnzOptions) -> Connz {
         if o.username {
             let a = auth_fields(c);
             ci.authorized_user = a.user;
+            if let Some(t) = c.tls.get() {
+                ci.tls_peer_certs = t.peer_certs.clone();
+            }
             if a.account != d::GLOBAL_ACCOUNT {
                 ci.account = a.account;
             }

@@ -21,6 +21,10 @@ pub struct Varz {
     port: u16,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     auth_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_verify: bool,
     max_connections: i64,
     #[serde(skip_serializing_if = "is_zero")]
     max_subscriptions: i64,
@@ -41,6 +45,8 @@ pub struct Varz {
     websocket: Empty,
     jetstream: Empty,
     tls_timeout: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert_not_after: Option<String>,
     write_deadline: u128,
     start: String,
     now: String,
@@ -171,6 +177,8 @@ pub fn varz(s: &Server) -> Varz {
         host: o.host.clone(),
         port: s.client_addr.port(),
         auth_required: o.auth_required() || s.operator().is_some(),
+        tls_required: o.tls.is_some() && !o.allow_non_tls,
+        tls_verify: o.tls.as_ref().is_some_and(|t| t.verify()),
         max_connections: o.max_connections,
         max_subscriptions: o.max_subscriptions,
         ping_interval: o.ping_interval.as_nanos(),
@@ -193,7 +201,8 @@ pub fn varz(s: &Server) -> Varz {
         mqtt: Empty {},
         websocket: Empty {},
         jetstream: Empty {},
-        tls_timeout: d::TLS_TIMEOUT.as_secs_f64(),
+        tls_timeout: o.tls_timeout().as_secs_f64(),
+        tls_cert_not_after: o.tls.as_ref().and_then(|t| t.cert_not_after).map(rfc3339),
         write_deadline: o.write_deadline.as_nanos(),
         start: rfc3339(s.start),
         now: rfc3339(now),

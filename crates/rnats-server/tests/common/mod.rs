@@ -4,6 +4,7 @@
 use rnats_testkit::Raw;
 use std::time::Duration;
 
+pub mod certs;
 pub mod connz;
 pub mod http;
 pub mod jsonshape;

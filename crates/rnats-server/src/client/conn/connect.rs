@@ -81,7 +81,8 @@ impl Conn {
         }
         if self.needs_auth {
             let o = self.server.opts();
-            let creds = credentials(&opts);
+            let mut creds = credentials(&opts);
+            creds.cert_names = self.shared.cert_names.get().map(Vec::as_slice);
             if o.auth.may_be_slow(&creds) {
                 self.pending = Some(opts);
                 return Ok(());
@@ -221,6 +222,7 @@ pub(crate) fn credentials(o: &ConnectOptions) -> Credentials<'_> {
         token: o.auth_token.as_deref(),
         nkey: o.nkey.as_deref(),
         sig: o.sig.as_deref(),
+        cert_names: None,
     }
 }
 

@@ -1,0 +1,528 @@
+//! TLS for client connections, in-process, with certificates made at test time: INFO then the
+//! handshake, client certificates required (`verify`), plaintext refused, handshake first (with
+//! and without fallback), mixed mode (`allow_non_tls`), certificate identities
+//! (`verify_and_map`) with their permissions, pinned keys, `/connz` and `/varz` fields, and the
+//! typed rejection reasons.
+
+mod common;
+
+use common::certs::{self, Ca, Issued, ServerFiles};
+use rcgen::DnType;
+use rnats_server::{Options, Server};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+const T: Duration = Duration::from_secs(10);
+
+struct Setup {
+    ca: Ca,
+    files: ServerFiles,
+}
+
+fn setup(name: &str) -> Setup {
+    let ca = certs::ca("rnats test CA");
+    let dir = std::env::temp_dir().join(format!("rnats-tls-{name}-{}", std::process::id()));
+    let files = ca.server_files(&dir);
+    Setup { ca, files }
+}
+
+/// Start a server from config text (`$CERT`, `$KEY`, `$CA` replaced by the files).
+async fn start(s: &Setup, conf: &str) -> Arc<Server> {
+    let text = conf
+        .replace("$CERT", &s.files.cert.display().to_string())
+        .replace("$KEY", &s.files.key.display().to_string())
+        .replace("$CA", &s.files.ca.display().to_string());
+    let path = s.files.dir.join("server.conf");
+    std::fs::write(&path, text).expect("write conf");
+    let mut o = Options::default();
+    let warnings = rnats_server::config::load_file(&path, &mut o).expect("config loads");
+    assert!(warnings.iter().all(|w| !w.contains("tls")), "{warnings:?}");
+    o.host = "127.0.0.1".into();
+    o.port = -1;
+    Server::start(o).await.expect("server starts")
+}
+
+fn client_config(ca_pem: &str, cert: Option<&Issued>) -> Arc<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.expect("ca pem")).expect("root");
+    }
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots);
+    let cfg = match cert {
+        Some(i) => {
+            let chain: Vec<_> = CertificateDer::pem_slice_iter(i.cert_pem.as_bytes())
+                .map(|c| c.expect("cert"))
+                .collect();
+            let key = PrivateKeyDer::from_pem_slice(i.key_pem.as_bytes()).expect("key");
+            b.with_client_auth_cert(chain, key).expect("client cert")
+        }
+        None => b.with_no_client_auth(),
+    };
+    Arc::new(cfg)
+}
+
+type Tls = tokio_rustls::client::TlsStream<TcpStream>;
+
+async fn upgrade(tcp: TcpStream, cfg: Arc<rustls::ClientConfig>) -> std::io::Result<Tls> {
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    tokio_rustls::TlsConnector::from(cfg)
+        .connect(name, tcp)
+        .await
+}
+
+/// Read one line (INFO, PONG, -ERR…); `None` when the peer closed first.
+async fn line<S: AsyncRead + Unpin>(s: &mut S) -> Option<String> {
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match timeout(T, s.read(&mut b)).await.expect("read in time") {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {
+                out.push(b[0]);
+                if out.ends_with(b"\r\n") {
+                    return Some(String::from_utf8_lossy(&out).into_owned());
+                }
+            }
+        }
+    }
+}
+
+async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, text: &str) -> Option<String> {
+    s.write_all(text.as_bytes()).await.ok()?;
+    line(s).await
+}
+
+/// Connect, read the plaintext INFO, upgrade.
+async fn tls_client(
+    srv: &Server,
+    cfg: Arc<rustls::ClientConfig>,
+) -> (String, std::io::Result<Tls>) {
+    let mut tcp = TcpStream::connect(srv.client_addr).await.expect("connect");
+    let info = line(&mut tcp).await.expect("INFO");
+    (info, upgrade(tcp, cfg).await)
+}
+
+fn client_cert(s: &Setup, subject: &[(DnType, &str)], email: Option<&str>) -> Issued {
+    let sans = email.map(certs::email_san).into_iter().collect();
+    s.ca.issue(subject, sans)
+}
+
+#[tokio::test]
+async fn info_in_plaintext_then_tls_with_a_verified_client_certificate() {
+    let s = setup("verify");
+    let srv = start(
+        &s,
+        "tls { cert_file: \"$CERT\", key_file: \"$KEY\", ca_file: \"$CA\", verify: true }\n\
+         authorization { user: derek, password: porkchop }",
+    )
+    .await;
+    let alice = client_cert(&s, &[(DnType::CommonName, "alice")], None);
+    let (info, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&alice))).await;
+    assert!(info.contains("\"tls_required\":true"), "{info}");
+    assert!(info.contains("\"tls_verify\":true"), "{info}");
+    assert!(!info.contains("tls_available"), "{info}");
+    let mut tls = tls.expect("handshake");
+    let pong = roundtrip(
+        &mut tls,
+        "CONNECT {\"verbose\":false,\"user\":\"derek\",\"pass\":\"porkchop\"}\r\nPING\r\n",
+    )
+    .await;
+    assert_eq!(pong.as_deref(), Some("PONG\r\n"));
+    // The auth timeout grows with the TLS timeout (2 s + 1 s) when none is configured.
+    assert_eq!(srv.opts().effective_auth_timeout(), Duration::from_secs(3));
+    // /connz shows the session; the peer certificates only with auth=1.
+    let c = rnats_server::monitor::connz::connz(
+        &srv,
+        &rnats_server::monitor::connz::ConnzOptions {
+            username: true,
+            ..Default::default()
+        },
+    );
+    let conns = c.connections.expect("connections");
+    let ci = &conns[0];
+    assert_eq!(ci.tls_version, "1.3");
+    assert!(
+        ci.tls_cipher_suite.starts_with("TLS_"),
+        "{}",
+        ci.tls_cipher_suite
+    );
+    assert!(!ci.tls_first);
+    assert_eq!(ci.tls_peer_certs.len(), 1);
+    assert_eq!(ci.tls_peer_certs[0].subject, "CN=alice");
+    assert_eq!(ci.tls_peer_certs[0].cert_sha256.len(), 64);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_without_a_certificate_is_refused_when_verify_is_on() {
+    let s = setup("nocert");
+    let srv = start(
+        &s,
+        "tls { cert_file: \"$CERT\", key_file: \"$KEY\", ca_file: \"$CA\", verify: true }",
+    )
+    .await;
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
+    // With TLS 1.3 the client may only learn it at its first read.
+    if let Ok(mut t) = tls {
+        assert_eq!(roundtrip(&mut t, "PING\r\n").await, None);
+    }
+    let deadline = Instant::now() + T;
+    while srv.stats.auth.rejections("client_cert_missing") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "reason client_cert_missing counted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn ca_file_without_verify_asks_for_no_client_certificate() {
+    let s = setup("noverify");
+    let srv = start(
+        &s,
+        "tls { cert_file: \"$CERT\", key_file: \"$KEY\", ca_file: \"$CA\" }",
+    )
+    .await;
+    let (info, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
+    assert!(!info.contains("tls_verify"), "{info}");
+    let mut tls = tls.expect("handshake without a client certificate");
+    assert_eq!(
+        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("PONG\r\n")
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plaintext_client_is_closed_without_a_word() {
+    let s = setup("plain");
+    let srv = start(&s, "tls { cert_file: \"$CERT\", key_file: \"$KEY\" }").await;
+    let mut tcp = TcpStream::connect(srv.client_addr).await.expect("connect");
+    let info = line(&mut tcp).await.expect("INFO");
+    assert!(info.contains("\"tls_required\":true"));
+    tcp.write_all(b"CONNECT {}\r\nPING\r\n").await.expect("w");
+    let mut rest = Vec::new();
+    let n = timeout(T, tcp.read_to_end(&mut rest))
+        .await
+        .expect("closed");
+    assert!(n.is_ok());
+    assert!(rest.is_empty(), "no bytes after INFO: {rest:?}");
+    assert_eq!(srv.stats.auth.rejections("tls_required"), 1);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn handshake_first_sends_info_over_tls_and_closes_clients_that_wait() {
+    let s = setup("first");
+    let srv = start(
+        &s,
+        "tls { cert_file: \"$CERT\", key_file: \"$KEY\", handshake_first: true, timeout: 0.5 }",
+    )
+    .await;
+    let tcp = TcpStream::connect(srv.client_addr).await.expect("connect");
+    let mut tls = upgrade(tcp, client_config(&s.ca.pem(), None))
+        .await
+        .expect("handshake first");
+    let info = line(&mut tls).await.expect("INFO over TLS");
+    assert!(info.contains("\"tls_required\":true"), "{info}");
+    assert_eq!(
+        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("PONG\r\n")
+    );
+    let c = rnats_server::monitor::connz::connz(&srv, &Default::default());
+    assert!(c.connections.expect("conns")[0].tls_first);
+    // A client that waits for INFO gets nothing and is closed after tls.timeout.
+    let started = Instant::now();
+    let mut waiting = TcpStream::connect(srv.client_addr).await.expect("connect");
+    let mut got = Vec::new();
+    timeout(T, waiting.read_to_end(&mut got))
+        .await
+        .expect("closed")
+        .ok();
+    assert!(got.is_empty(), "{got:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn handshake_first_with_fallback_sends_plaintext_info_to_a_silent_client() {
+    let s = setup("fallback");
+    let srv = start(
+        &s,
+        "tls { cert_file: \"$CERT\", key_file: \"$KEY\", handshake_first: 300ms }",
+    )
+    .await;
+    let started = Instant::now();
+    let (info, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(280), "{waited:?}");
+    assert!(info.contains("\"tls_required\":true"), "{info}");
+    let mut tls = tls.expect("handshake after INFO");
+    assert_eq!(
+        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("PONG\r\n")
+    );
+    // A client that starts TLS at once gets INFO over TLS.
+    let tcp = TcpStream::connect(srv.client_addr).await.expect("connect");
+    let mut first = upgrade(tcp, client_config(&s.ca.pem(), None))
+        .await
+        .expect("handshake first");
+    assert!(line(&mut first).await.expect("INFO").starts_with("INFO {"));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn allow_non_tls_serves_both() {
+    let s = setup("mixed");
+    let srv = start(
+        &s,
+        "tls { cert_file: \"$CERT\", key_file: \"$KEY\" }\nallow_non_tls: true",
+    )
+    .await;
+    let mut tcp = TcpStream::connect(srv.client_addr).await.expect("connect");
+    let info = line(&mut tcp).await.expect("INFO");
+    assert!(info.contains("\"tls_available\":true"), "{info}");
+    assert!(!info.contains("tls_required"), "{info}");
+    assert_eq!(
+        roundtrip(&mut tcp, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("PONG\r\n")
+    );
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
+    let mut tls = tls.expect("TLS in mixed mode");
+    assert_eq!(
+        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("PONG\r\n")
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn verify_and_map_takes_the_user_and_its_permissions_from_the_certificate() {
+    let s = setup("map");
+    let srv = start(
+        &s,
+        "tls { cert_file: \"$CERT\", key_file: \"$KEY\", ca_file: \"$CA\", verify_and_map: true }\n\
+         authorization { users: [\n\
+           { user: \"alice@example.org\", permissions: { publish: \"a.>\" } }\n\
+           { user: \"CN=bob,OU=eng,O=Acme\\\\, Inc.,C=US\" }\n\
+         ] }",
+    )
+    .await;
+    // The email SAN names alice; her permissions apply; a `user` in CONNECT is ignored.
+    let alice = client_cert(
+        &s,
+        &[(DnType::CommonName, "alice")],
+        Some("alice@example.org"),
+    );
+    let (info, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&alice))).await;
+    assert!(info.contains("\"tls_verify\":true"), "{info}");
+    let mut tls = tls.expect("handshake");
+    assert_eq!(
+        roundtrip(
+            &mut tls,
+            "CONNECT {\"verbose\":false,\"user\":\"mallory\"}\r\nPING\r\n"
+        )
+        .await
+        .as_deref(),
+        Some("PONG\r\n")
+    );
+    assert_eq!(
+        roundtrip(&mut tls, "PUB b.x 1\r\nx\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("-ERR 'Permissions Violation for Publish to \"b.x\"'\r\n")
+    );
+    // The subject, as Go renders it: its fixed order (not the certificate's), escaping.
+    let bob = client_cert(
+        &s,
+        &[
+            (DnType::CountryName, "US"),
+            (DnType::OrganizationName, "Acme, Inc."),
+            (DnType::CommonName, "bob"),
+            (DnType::OrganizationalUnitName, "eng"),
+        ],
+        None,
+    );
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&bob))).await;
+    let mut tls = tls.expect("handshake");
+    assert_eq!(
+        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("PONG\r\n")
+    );
+    // Nobody is named by this one.
+    let eve = client_cert(&s, &[(DnType::CommonName, "eve")], Some("eve@example.org"));
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&eve))).await;
+    let mut tls = tls.expect("handshake");
+    assert_eq!(
+        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("-ERR 'Authorization Violation'\r\n")
+    );
+    assert_eq!(srv.stats.auth.rejections("client_cert_unmapped"), 1);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn pinned_certs_admit_only_the_pinned_key() {
+    let s = setup("pinned");
+    let good = client_cert(&s, &[(DnType::CommonName, "good")], None);
+    let bad = client_cert(&s, &[(DnType::CommonName, "bad")], None);
+    let spki = |i: &Issued| {
+        let der = rustls_pki_types::pem::PemObject::from_pem_slice(i.cert_pem.as_bytes())
+            .map(|c: rustls_pki_types::CertificateDer<'static>| c.to_vec())
+            .expect("der");
+        let (_, c) = x509_parser::parse_x509_certificate(&der).expect("parse");
+        rnats_server::tls::sha256_hex(c.public_key().raw)
+    };
+    let conf = format!(
+        "tls {{ cert_file: \"$CERT\", key_file: \"$KEY\", ca_file: \"$CA\", verify: true, \
+         pinned_certs: [\"{}\"] }}",
+        spki(&good).to_uppercase()
+    );
+    let srv = start(&s, &conf).await;
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&good))).await;
+    let mut tls = tls.expect("pinned key");
+    assert_eq!(
+        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("PONG\r\n")
+    );
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&bad))).await;
+    if let Ok(mut t) = tls {
+        assert_eq!(roundtrip(&mut t, "CONNECT {}\r\nPING\r\n").await, None);
+    }
+    assert_eq!(srv.stats.auth.rejections("client_cert_not_pinned"), 1);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn config_errors_name_the_problem() {
+    let s = setup("errors");
+    let cases = [
+        (
+            "tls { key_file: \"$KEY\" }",
+            "missing 'cert_file' in TLS configuration",
+        ),
+        (
+            "tls { cert_file: \"$CERT\" }",
+            "missing 'key_file' in TLS configuration",
+        ),
+        (
+            "tls { cert_file: \"/nope.pem\", key_file: \"$KEY\" }",
+            "error parsing X509 certificate/key pair: open /nope.pem: no such file or directory",
+        ),
+        (
+            "tls { cert_file: \"$CERT\", key_file: \"$KEY\", cipher_suites: [\"FOO\"] }",
+            "unrecognized cipher FOO",
+        ),
+        (
+            "tls { cert_file: \"$CERT\", key_file: \"$KEY\", cipher_suites: [\"TLS_RSA_WITH_AES_128_CBC_SHA\"] }",
+            "not supported by rnats",
+        ),
+        (
+            "tls { cert_file: \"$CERT\", key_file: \"$KEY\", curve_preferences: [\"P256\"] }",
+            "unrecognized curve preference P256",
+        ),
+        (
+            "tls { cert_file: \"$CERT\", key_file: \"$KEY\", min_version: \"1.1\" }",
+            "unsupported TLS version: TLS 1.1",
+        ),
+        (
+            "tls { cert_file: \"$CERT\", key_file: \"$KEY\", handshake_first: \"maybe\" }",
+            "field \"handshake_first\"'s value \"maybe\" is invalid",
+        ),
+        (
+            "tls { cert_file: \"$CERT\", key_file: \"$KEY\", foo: 1 }",
+            "error parsing tls config, unknown field \"foo\"",
+        ),
+        (
+            "tls { cert_file: \"$CERT\", key_file: \"$KEY\", pinned_certs: [\"abc\"] }",
+            "'pinned_certs' key abc does not look like hex-encoded sha256",
+        ),
+        (
+            "tls { cert_file: \"$CERT\", key_file: \"$KEY\", connection_rate_limit: 10 }",
+            "not supported yet",
+        ),
+    ];
+    for (i, (conf, want)) in cases.iter().enumerate() {
+        let text = conf
+            .replace("$CERT", &s.files.cert.display().to_string())
+            .replace("$KEY", &s.files.key.display().to_string());
+        let path = s.files.dir.join(format!("bad{i}.conf"));
+        std::fs::write(&path, &text).expect("write");
+        let mut o = Options::default();
+        let err = rnats_server::config::load_file(&path, &mut o).expect_err(conf);
+        let msg = err.to_string();
+        assert!(msg.contains(want), "{conf}: {msg}");
+        assert!(msg.contains(&format!("bad{i}.conf:1:")), "position: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn reloading_new_tls_material_keeps_connected_clients() {
+    let s = setup("reload");
+    let srv = start(
+        &s,
+        "host: 127.0.0.1\ntls { cert_file: \"$CERT\", key_file: \"$KEY\" }",
+    )
+    .await;
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
+    let mut old = tls.expect("handshake");
+    assert_eq!(
+        roundtrip(&mut old, "CONNECT {\"verbose\":false}\r\nPING\r\n").await.as_deref(),
+        Some("PONG\r\n")
+    );
+    // A new CA signs a new server certificate, written over the old files.
+    let ca2 = certs::ca("rnats test CA 2");
+    ca2.server_files(&s.files.dir);
+    let changes = rnats_server::config::reload::try_reload(&srv).expect("reload");
+    assert!(changes.iter().any(|c| c == "tls = enabled"), "{changes:?}");
+    // New clients see the new certificate; the old CA no longer verifies it.
+    let (_, tls) = tls_client(&srv, client_config(&ca2.pem(), None)).await;
+    let mut new = tls.expect("handshake with the new certificate");
+    assert_eq!(
+        roundtrip(&mut new, "CONNECT {\"verbose\":false}\r\nPING\r\n").await.as_deref(),
+        Some("PONG\r\n")
+    );
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
+    assert!(tls.is_err(), "the old CA does not verify the new certificate");
+    // The client connected before the reload is still served.
+    assert_eq!(roundtrip(&mut old, "PING\r\n").await.as_deref(), Some("PONG\r\n"));
+    // allow_non_tls cannot change on reload.
+    let conf = s.files.dir.join("server.conf");
+    let text = std::fs::read_to_string(&conf).expect("read") + "\nallow_non_tls: true\n";
+    std::fs::write(&conf, text).expect("write");
+    let err = rnats_server::config::reload::try_reload(&srv).expect_err("fixed");
+    assert!(err.to_string().contains("AllowNonTLS"), "{err}");
+    srv.shutdown().await;
+}
