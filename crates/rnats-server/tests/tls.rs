@@ -7,11 +7,12 @@
 mod common;
 
 use common::certs::{self, Ca, Issued, ServerFiles};
+use common::tlsclient::{Tls, client_config, line, roundtrip, upgrade};
 use rcgen::DnType;
 use rnats_server::{Options, Server};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -43,63 +44,6 @@ async fn start(s: &Setup, conf: &str) -> Arc<Server> {
     o.host = "127.0.0.1".into();
     o.port = -1;
     Server::start(o).await.expect("server starts")
-}
-
-fn client_config(ca_pem: &str, cert: Option<&Issued>) -> Arc<rustls::ClientConfig> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(c.expect("ca pem")).expect("root");
-    }
-    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots);
-    let cfg = match cert {
-        Some(i) => {
-            let chain: Vec<_> = CertificateDer::pem_slice_iter(i.cert_pem.as_bytes())
-                .map(|c| c.expect("cert"))
-                .collect();
-            let key = PrivateKeyDer::from_pem_slice(i.key_pem.as_bytes()).expect("key");
-            b.with_client_auth_cert(chain, key).expect("client cert")
-        }
-        None => b.with_no_client_auth(),
-    };
-    Arc::new(cfg)
-}
-
-type Tls = tokio_rustls::client::TlsStream<TcpStream>;
-
-async fn upgrade(tcp: TcpStream, cfg: Arc<rustls::ClientConfig>) -> std::io::Result<Tls> {
-    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
-    tokio_rustls::TlsConnector::from(cfg)
-        .connect(name, tcp)
-        .await
-}
-
-/// Read one line (INFO, PONG, -ERR…); `None` when the peer closed first.
-async fn line<S: AsyncRead + Unpin>(s: &mut S) -> Option<String> {
-    let mut out = Vec::new();
-    let mut b = [0u8; 1];
-    loop {
-        match timeout(T, s.read(&mut b)).await.expect("read in time") {
-            Ok(0) | Err(_) => return None,
-            Ok(_) => {
-                out.push(b[0]);
-                if out.ends_with(b"\r\n") {
-                    return Some(String::from_utf8_lossy(&out).into_owned());
-                }
-            }
-        }
-    }
-}
-
-async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, text: &str) -> Option<String> {
-    s.write_all(text.as_bytes()).await.ok()?;
-    line(s).await
 }
 
 /// Connect, read the plaintext INFO, upgrade.
@@ -499,7 +443,9 @@ async fn reloading_new_tls_material_keeps_connected_clients() {
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
     let mut old = tls.expect("handshake");
     assert_eq!(
-        roundtrip(&mut old, "CONNECT {\"verbose\":false}\r\nPING\r\n").await.as_deref(),
+        roundtrip(&mut old, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
         Some("PONG\r\n")
     );
     // A new CA signs a new server certificate, written over the old files.
@@ -511,13 +457,21 @@ async fn reloading_new_tls_material_keeps_connected_clients() {
     let (_, tls) = tls_client(&srv, client_config(&ca2.pem(), None)).await;
     let mut new = tls.expect("handshake with the new certificate");
     assert_eq!(
-        roundtrip(&mut new, "CONNECT {\"verbose\":false}\r\nPING\r\n").await.as_deref(),
+        roundtrip(&mut new, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
         Some("PONG\r\n")
     );
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
-    assert!(tls.is_err(), "the old CA does not verify the new certificate");
+    assert!(
+        tls.is_err(),
+        "the old CA does not verify the new certificate"
+    );
     // The client connected before the reload is still served.
-    assert_eq!(roundtrip(&mut old, "PING\r\n").await.as_deref(), Some("PONG\r\n"));
+    assert_eq!(
+        roundtrip(&mut old, "PING\r\n").await.as_deref(),
+        Some("PONG\r\n")
+    );
     // allow_non_tls cannot change on reload.
     let conf = s.files.dir.join("server.conf");
     let text = std::fs::read_to_string(&conf).expect("read") + "\nallow_non_tls: true\n";

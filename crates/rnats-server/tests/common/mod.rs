@@ -9,6 +9,7 @@ pub mod connz;
 pub mod http;
 pub mod jsonshape;
 pub mod jwtdiff;
+pub mod tlsclient;
 
 /// A raw client logged in as `user` with password `user`.
 pub fn login_user(port: u16, user: &str) -> rnats_testkit::Raw {
