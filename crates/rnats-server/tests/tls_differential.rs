@@ -138,7 +138,7 @@ async fn tls_behaviour_matches_reference() {
     let ca_file = format!("ca_file: \"{}\"", files.ca.display());
     let plain = "{\"verbose\":false}";
     let derek = "{\"verbose\":false,\"user\":\"derek\",\"pass\":\"porkchop\"}";
-    let cases = vec![
+    let cases = [
         Case {
             name: "tls",
             conf: format!("tls {{ {tls} }}"),
