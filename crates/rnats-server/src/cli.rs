@@ -207,6 +207,9 @@ impl Cli {
         if let Some(p) = self.http_port {
             o.http_port = p;
         }
+        if let Some(p) = self.https_port {
+            o.https_port = p;
+        }
         if let Some(h) = &self.http
             && let Some((host, port)) = h.rsplit_once(':')
             && let Ok(port) = port.parse::<i64>()
@@ -299,9 +302,6 @@ impl Cli {
         }
         if self.syslog == Some(true) || self.remote_syslog.is_some() {
             v.push("--syslog/--remote_syslog");
-        }
-        if self.https_port.is_some() {
-            v.push("--https_port");
         }
         v
     }

@@ -18,6 +18,8 @@ pub struct Options {
     pub http_host: String,
     /// Monitoring port; 0 = off, -1 = random.
     pub http_port: i64,
+    /// HTTPS monitoring port (`https`, `https_port`, `--https_port`); 0 = off, -1 = random.
+    pub https_port: i64,
     pub max_payload: i64,
     pub max_pending: i64,
     pub max_control_line: i64,
@@ -106,6 +108,7 @@ impl Default for Options {
             server_tags: Vec::new(),
             http_host: String::new(),
             http_port: 0,
+            https_port: 0,
             max_payload: d::MAX_PAYLOAD,
             max_pending: d::MAX_PENDING,
             max_control_line: d::MAX_CONTROL_LINE,
@@ -189,6 +192,10 @@ pub enum OptionsError {
     DirResolverNeedsSystemAccount,
     #[error("{0}")]
     Tls(#[from] crate::tls::TlsError),
+    #[error("can't specify both HTTP ({http}) and HTTPs ({https}) ports")]
+    HttpAndHttps { http: i64, https: i64 },
+    #[error("Can't start monitoring: TLS cert and key required for HTTPS")]
+    HttpsWithoutTls,
 }
 
 impl Options {
@@ -329,6 +336,15 @@ impl Options {
             Some(t) => Some(std::sync::Arc::new(t.build()?)),
             None => None,
         };
+        if self.http_port != 0 && self.https_port != 0 {
+            return Err(OptionsError::HttpAndHttps {
+                http: self.http_port,
+                https: self.https_port,
+            });
+        }
+        if self.https_port != 0 && self.tls.is_none() {
+            return Err(OptionsError::HttpsWithoutTls);
+        }
         Ok(())
     }
 

@@ -202,19 +202,26 @@ impl Server {
                 d::MAX_PAYLOAD_WARN
             );
         }
-        let http = if opts.http_port != 0 {
+        let https = opts.https_port != 0;
+        let http = if opts.http_port != 0 || https {
             let host = if opts.http_host.is_empty() {
                 opts.host.clone()
             } else {
                 opts.http_host.clone()
             };
-            let l = bind(&host, opts.http_port).await?;
+            let port = if https {
+                opts.https_port
+            } else {
+                opts.http_port
+            };
+            let l = bind(&host, port).await?;
             let addr = l.local_addr().map_err(|source| StartError::Listen {
                 addr: host.clone(),
                 source,
             })?;
             tracing::info!(
-                "Starting http monitor on {}",
+                "Starting {} monitor on {}",
+                if https { "https" } else { "http" },
                 join_host_port(&host, addr.port())
             );
             Some((l, addr))
@@ -283,7 +290,7 @@ impl Server {
             tokio::spawn(server.clone().statsz_loop(crate::defaults::STATSZ_INTERVAL));
         }
         if let Some((l, _)) = http {
-            tokio::spawn(crate::monitor::serve(server.clone(), l));
+            tokio::spawn(crate::monitor::serve(server.clone(), l, https));
         }
         tracing::info!(
             "Listening for client connections on {}",
@@ -790,7 +797,8 @@ impl Server {
             } else {
                 &o.http_host
             };
-            v["monitoring"] = serde_json::json!([url("http", host, a.port())]);
+            let scheme = if o.https_port != 0 { "https" } else { "http" };
+            v["monitoring"] = serde_json::json!([url(scheme, host, a.port())]);
         }
         v
     }

@@ -480,3 +480,66 @@ async fn reloading_new_tls_material_keeps_connected_clients() {
     assert!(err.to_string().contains("AllowNonTLS"), "{err}");
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_monitor_serves_https_with_the_tls_material() {
+    let s = setup("https");
+    let srv = start(
+        &s,
+        "https: \"127.0.0.1:-1\"\ntls { cert_file: \"$CERT\", key_file: \"$KEY\", ca_file: \"$CA\", verify: true }",
+    )
+    .await;
+    let addr = srv.http_addr.lock().expect("lock").expect("monitor bound");
+    // No client certificate is needed for the monitor, even with verify.
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let mut tls = upgrade(tcp, client_config(&s.ca.pem(), None))
+        .await
+        .expect("https handshake");
+    tls.write_all(b"GET /varz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("w");
+    let mut body = Vec::new();
+    timeout(T, tls.read_to_end(&mut body))
+        .await
+        .expect("t")
+        .ok();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let json = &text[text.find("\r\n\r\n").expect("body") + 4..];
+    let v: serde_json::Value = serde_json::from_str(json).expect("varz json");
+    assert_eq!(v["https_port"], addr.port());
+    assert_eq!(v["http_port"], 0);
+    assert_eq!(v["tls_required"], true);
+    assert_eq!(v["tls_verify"], true);
+    assert_eq!(v["auth_timeout"], 3.0);
+    assert_eq!(v["tls_timeout"], 2.0);
+    // rcgen's default validity ends in 4096.
+    assert_eq!(v["tls_cert_not_after"], "4096-01-01T00:00:00Z");
+    // Plain HTTP is not served there.
+    let mut plain = TcpStream::connect(addr).await.expect("connect");
+    plain
+        .write_all(b"GET /varz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("w");
+    let mut got = Vec::new();
+    let _ = timeout(T, plain.read_to_end(&mut got)).await;
+    assert!(!String::from_utf8_lossy(&got).contains("server_id"));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn https_needs_tls_and_excludes_http() {
+    let mut o = Options {
+        https_port: -1,
+        ..Options::default()
+    };
+    assert_eq!(
+        o.build_tls().expect_err("no tls").to_string(),
+        "Can't start monitoring: TLS cert and key required for HTTPS"
+    );
+    o.http_port = 8222;
+    assert_eq!(
+        o.build_tls().expect_err("both").to_string(),
+        "can't specify both HTTP (8222) and HTTPs (-1) ports"
+    );
+}

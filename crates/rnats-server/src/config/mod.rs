@@ -45,8 +45,6 @@ const LATER_BLOCKS: &[(&str, &str)] = &[
     ("storedir", "jetstream"),
     ("ocsp", "tls"),
     ("ocsp_cache", "tls"),
-    ("https", "https monitoring"),
-    ("https_port", "https monitoring"),
     ("resolver_tls", "operator mode"),
     ("mappings", "subject mappings"),
     ("maps", "subject mappings"),
@@ -273,6 +271,18 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
                 }
                 Err(m) => cx.err(e, m),
             },
+            "https" => match parse_listen(&e.value) {
+                Ok((h, p)) => {
+                    o.http_host = h.unwrap_or_default();
+                    o.https_port = p;
+                }
+                Err(m) => cx.err(e, m),
+            },
+            "https_port" => {
+                if let Some(p) = cx.int(e) {
+                    o.https_port = p;
+                }
+            }
             "http_port" | "monitor_port" => {
                 if let Some(p) = cx.int(e) {
                     o.http_port = p;

@@ -54,6 +54,7 @@ pub fn diff(old: &Options, new: &Options) -> Result<Vec<String>, ReloadError> {
     fixed("ServerName", &old.server_name, &new.server_name)?;
     fixed("HTTPHost", &old.http_host, &new.http_host)?;
     fixed("HTTPPort", &old.http_port, &new.http_port)?;
+    fixed("HTTPSPort", &old.https_port, &new.https_port)?;
     fixed(
         "NoHeaderSupport",
         &old.no_header_support,

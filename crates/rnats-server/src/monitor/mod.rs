@@ -232,7 +232,10 @@ fn answer<O, T: Serialize>(
 }
 
 /// Accept HTTP connections until shutdown.
-pub async fn serve(server: Arc<Server>, listener: TcpListener) {
+/// Serve the monitor on `listener`; with `https`, each connection first completes a TLS
+/// handshake with the client `tls {}` material (no client certificate asked, as the reference;
+/// read per connection, so a reload's new certificate applies at once).
+pub async fn serve(server: Arc<Server>, listener: TcpListener, https: bool) {
     let mut shutdown = server.shutdown_signal();
     loop {
         let (stream, _) = tokio::select! {
@@ -248,10 +251,23 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
         };
         let s = server.clone();
         tokio::spawn(async move {
+            let tls = s.opts().tls.clone();
             let svc = hyper::service::service_fn(move |req| handle(s.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            match tls {
+                Some(tls) if https => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.monitor_config.clone());
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(tls.timeout(), acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                }
+                _ => {
+                    let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                }
+            }
         });
     }
 }

@@ -188,9 +188,9 @@ pub fn varz(s: &Server) -> Varz {
         } else {
             o.http_host.clone()
         },
-        http_port,
+        http_port: if o.https_port != 0 { 0 } else { http_port },
         http_base_path: String::new(),
-        https_port: 0,
+        https_port: if o.https_port != 0 { http_port } else { 0 },
         auth_timeout: o.auth_timeout_secs(),
         max_control_line: o.max_control_line,
         max_payload: o.max_payload,
