@@ -81,7 +81,7 @@ fn compare_mode_runs_every_scenario_and_writes_the_report() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let out = dir.join("BENCH.md");
     let scenarios = "pub@16,pubsub@1024,fanout:2@65536,queue:2@128,many-subjects,reqrep,\
-                     connect:none,connect:user,connect:nkey,connect:jwt,idle:10";
+                     connect:none,connect:user,connect:nkey,connect:jwt,connect:tls,tlspub@1024,idle:10";
     let (ok, stdout, stderr) = rnats(&[
         "bench",
         "compare",

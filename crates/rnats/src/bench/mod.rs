@@ -18,7 +18,8 @@
 //! rnats bench run queue 4                        # 1 → queue group of 4, each message once
 //! rnats bench run many-subjects --pubs 2 --subs 2  # 10k subjects, `bench.ms.*` subscribers
 //! rnats bench run reqrep --msgs 20000            # p50/p90/p99/p99.9 round trip
-//! rnats bench run connect --user u --password p  # connections/s (also --nkey-seed, --creds)
+//! rnats bench run connect --user u --password p  # connections/s (also --nkey-seed, --creds,
+//!                                                # --tls-ca for `connect tls`)
 //! rnats bench run idle 1000 --pid $(pgrep -n nats-server)  # server RSS per idle connection
 //! ```
 //!
@@ -105,6 +106,9 @@ pub struct RunArgs {
     /// A .creds file (user JWT and seed).
     #[arg(long)]
     pub creds: Option<PathBuf>,
+    /// Connect over TLS trusting this CA (PEM file): `connect tls`.
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// `rnats bench compare`.
@@ -161,6 +165,11 @@ fn read_trimmed(p: &PathBuf) -> Result<String, String> {
 
 impl RunArgs {
     fn auth(&self) -> Result<Auth, String> {
+        if let Some(ca) = &self.tls_ca {
+            return Ok(Auth::Tls {
+                ca: std::fs::read_to_string(ca).map_err(|e| format!("{}: {e}", ca.display()))?,
+            });
+        }
         if let Some(c) = &self.creds {
             let text = read_trimmed(c)?;
             let (jwt, seed) = rnats_auth::jwt::creds::parse(&text)

@@ -134,9 +134,11 @@ pub fn connect(s: &Scenario, t: &Target) -> Result<(Duration, Vec<Metric>), Stri
     let n = s.count();
     let start = Instant::now();
     for i in 0..n {
-        let c = Conn::open_small(&t.addr, &t.auth)
-            .map_err(|e| format!("connection {} ({}): {e}", i + 1, t.auth.kind()))?;
-        drop(c);
+        let r = match &t.auth {
+            super::proto::Auth::Tls { ca } => super::proto::tls_connect(&t.addr, ca).map(drop),
+            auth => Conn::open_small(&t.addr, auth).map(drop),
+        };
+        r.map_err(|e| format!("connection {} ({}): {e}", i + 1, t.auth.kind()))?;
     }
     let elapsed = start.elapsed();
     let secs = elapsed.as_secs_f64().max(1e-9);
@@ -181,6 +183,39 @@ pub fn idle(n: usize, t: &Target) -> Result<(Duration, Vec<Metric>), String> {
         vec![
             Metric::cost("RSS/conn", per, "KiB"),
             Metric::cost("RSS all open", after as f64 / 1024.0, "MiB"),
+        ],
+    ))
+}
+
+/// Publish over TLS: one connection writes `n` messages in batches, then a PING/PONG barrier.
+pub fn tls_pub(s: &Scenario, t: &Target) -> Result<(Duration, Vec<Metric>), String> {
+    let super::proto::Auth::Tls { ca } = &t.auth else {
+        return Err("tlspub needs a TLS target (use compare, or run with --tls-ca)".into());
+    };
+    let n = s.count();
+    let mut c = super::proto::tls_connect(&t.addr, ca).map_err(|e| format!("connect: {e}"))?;
+    let payload = vec![b'x'; s.size];
+    let mut one = Vec::new();
+    push_pub(&mut one, "bench.tls", None, &payload);
+    let per = (64 * 1024 / one.len()).max(1);
+    let batch = one.repeat(per);
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while sent < n {
+        let k = (n - sent).min(per as u64) as usize;
+        c.get_mut()
+            .write_all(&batch[..k * one.len()])
+            .map_err(|e| format!("publish: {e}"))?;
+        sent += k as u64;
+    }
+    super::proto::tls_flush(&mut c, b"").map_err(|e| format!("flush: {e}"))?;
+    let elapsed = start.elapsed();
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    Ok((
+        elapsed,
+        vec![
+            Metric::rate("msgs/s", n as f64 / secs, ""),
+            Metric::rate("MB/s", (n as f64 * s.size as f64) / secs / 1e6, ""),
         ],
     ))
 }

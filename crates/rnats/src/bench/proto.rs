@@ -24,6 +24,8 @@ pub enum Auth {
     Nkey { seed: String },
     /// A user JWT and its seed: `jwt` plus the signed nonce.
     Jwt { jwt: String, seed: String },
+    /// No credentials, over TLS trusting this CA (PEM). Used by `connect:tls` only.
+    Tls { ca: String },
 }
 
 impl Auth {
@@ -34,6 +36,7 @@ impl Auth {
             Auth::User { .. } => "user",
             Auth::Nkey { .. } => "nkey",
             Auth::Jwt { .. } => "jwt",
+            Auth::Tls { .. } => "tls",
         }
     }
 
@@ -47,7 +50,7 @@ impl Auth {
     pub fn connect_line(&self, nonce: &str) -> io::Result<String> {
         let head = r#"{"verbose":false,"pedantic":false,"protocol":1,"headers":false,"echo":true,"lang":"rnats-bench","version":"0.1.0""#;
         let extra = match self {
-            Auth::None => String::new(),
+            Auth::None | Auth::Tls { .. } => String::new(),
             Auth::User { user, pass } => format!(
                 r#","user":{},"pass":{}"#,
                 serde_json::Value::from(user.as_str()),
@@ -133,6 +136,76 @@ impl Conn {
                 l if l.starts_with("INFO ") => {}
                 l => return Err(io::Error::other(format!("server said {l:?}"))),
             }
+        }
+    }
+}
+
+/// A TLS client connection (blocking, one thread).
+pub type TlsConn = io::BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>;
+
+/// Connect over TLS (plaintext INFO, handshake, CONNECT, PING) and wait for the PONG.
+pub fn tls_connect(addr: &str, ca_pem: &str) -> io::Result<TlsConn> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use std::sync::{Arc, OnceLock};
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    let config = CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+                roots
+                    .add(c.map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let cfg = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Ok(Arc::new(cfg))
+        })
+        .clone()
+        .map_err(io::Error::other)?;
+    let mut tcp = TcpStream::connect(addr)?;
+    tcp.set_nodelay(true)?;
+    tcp.set_read_timeout(Some(STALL))?;
+    // The plaintext INFO, byte by byte (nothing of the handshake may be read past it).
+    let mut info = Vec::new();
+    let mut b = [0u8; 1];
+    while !info.ends_with(b"\r\n") {
+        if tcp.read(&mut b)? == 0 {
+            return Err(io::Error::other("closed before INFO"));
+        }
+        info.push(b[0]);
+    }
+    let name = rustls_pki_types::ServerName::try_from("localhost").map_err(io::Error::other)?;
+    let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(Auth::None.connect_line("")?.as_bytes())?;
+    let mut c = io::BufReader::with_capacity(64 * 1024, tls);
+    tls_flush(&mut c, b"")?;
+    Ok(c)
+}
+
+/// Send `bytes` then PING over TLS and wait for the PONG.
+pub fn tls_flush(c: &mut TlsConn, bytes: &[u8]) -> io::Result<()> {
+    use std::io::BufRead;
+    let s = c.get_mut();
+    s.write_all(bytes)?;
+    s.write_all(b"PING\r\n")?;
+    s.flush()?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if c.read_line(&mut line)? == 0 {
+            return Err(io::Error::other("closed before PONG"));
+        }
+        match line.trim_end() {
+            "PONG" => return Ok(()),
+            "+OK" => {}
+            l if l.starts_with("INFO ") => {}
+            l => return Err(io::Error::other(format!("server said {l:?}"))),
         }
     }
 }

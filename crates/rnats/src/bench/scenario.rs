@@ -32,6 +32,8 @@ pub enum Kind {
     Connect(Profile),
     /// N idle connections: server RSS per connection.
     Idle(usize),
+    /// One publisher over TLS, no subscribers (the server's decryption and parsing).
+    TlsPub,
 }
 
 /// One scenario: kind, payload size, message count (None: a size-dependent default).
@@ -48,7 +50,8 @@ pub struct Scenario {
 /// The scenarios `compare` runs when none are named.
 pub const DEFAULT_SET: &str = "pub@16,pub@1024,pub@65536,pubsub@16,pubsub@1024,pubsub@65536,\
 fanout:4@16,fanout:4@1024,fanout:4@65536,queue:4@16,queue:4@1024,queue:4@65536,\
-many-subjects@16,reqrep@16,connect:none,connect:user,connect:nkey,connect:jwt,idle:1000";
+many-subjects@16,reqrep@16,connect:none,connect:user,connect:nkey,connect:jwt,connect:tls,\
+tlspub@1024,idle:1000";
 
 /// Payload sizes the issue asks for (others are accepted too).
 pub const SIZES: [usize; 4] = [16, 128, 1024, 65536];
@@ -59,6 +62,7 @@ fn profile_name(p: Profile) -> &'static str {
         Profile::User => "user",
         Profile::Nkey => "nkey",
         Profile::Jwt => "jwt",
+        Profile::Tls => "tls",
     }
 }
 
@@ -69,7 +73,10 @@ pub fn parse_profile(s: &str) -> Result<Profile, String> {
         "user" | "userpass" => Ok(Profile::User),
         "nkey" => Ok(Profile::Nkey),
         "jwt" => Ok(Profile::Jwt),
-        o => Err(format!("unknown auth kind {o:?} (none, user, nkey, jwt)")),
+        "tls" => Ok(Profile::Tls),
+        o => Err(format!(
+            "unknown auth kind {o:?} (none, user, nkey, jwt, tls)"
+        )),
     }
 }
 
@@ -99,6 +106,7 @@ impl Kind {
             "reqrep" => none().map(|_| Kind::ReqRep)?,
             "connect" => Kind::Connect(parse_profile(arg.unwrap_or("none"))?),
             "idle" => Kind::Idle(n(1000)?),
+            "tlspub" => none().map(|_| Kind::TlsPub)?,
             o => return Err(format!("unknown scenario {o:?}")),
         })
     }
@@ -152,6 +160,7 @@ impl Scenario {
     pub fn profile(&self) -> Profile {
         match self.kind {
             Kind::Connect(p) => p,
+            Kind::TlsPub => Profile::Tls,
             _ => Profile::Plain,
         }
     }
@@ -184,6 +193,7 @@ impl Scenario {
             Kind::ReqRep => other::reqrep(self, target)?,
             Kind::Connect(_) => other::connect(self, target)?,
             Kind::Idle(n) => other::idle(n, target)?,
+            Kind::TlsPub => other::tls_pub(self, target)?,
         };
         let gen_cpu = self_cpu_seconds() - gen0;
         let server_cpu = match (server0, target.pid.and_then(cpu_seconds)) {
@@ -210,6 +220,7 @@ impl fmt::Display for Scenario {
             Kind::ManySubjects => write!(f, "many-subjects@{}", self.size),
             Kind::ReqRep => write!(f, "reqrep@{}", self.size),
             Kind::Connect(p) => write!(f, "connect:{}", profile_name(p)),
+            Kind::TlsPub => write!(f, "tlspub@{}", self.size),
             Kind::Idle(n) => write!(f, "idle:{n}"),
         }
     }

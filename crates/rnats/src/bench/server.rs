@@ -56,6 +56,8 @@ pub enum Profile {
     Nkey,
     /// Operator mode with a memory resolver and one account.
     Jwt,
+    /// TLS (a certificate made for the run), no credentials.
+    Tls,
 }
 
 /// Credentials and config files for every [`Profile`], minted into a directory.
@@ -102,6 +104,12 @@ impl AuthSetup {
         std::fs::write(&p, conf)?;
         confs.push((Profile::Jwt, p));
         auths.push((Profile::Jwt, auth));
+
+        let (conf, auth) = tls_material(dir)?;
+        let p = dir.join("tls.conf");
+        std::fs::write(&p, conf)?;
+        confs.push((Profile::Tls, p));
+        auths.push((Profile::Tls, auth));
         Ok(AuthSetup { confs, auths })
     }
 
@@ -132,6 +140,31 @@ fn now() -> i64 {
 
 /// An operator, a system account, an app account and one user (as `nsc` would make them):
 /// the operator-mode config text and the user's credentials.
+/// A CA and a server certificate for `localhost`/`127.0.0.1`, written under `dir`; the config
+/// and the client side (trusting that CA).
+fn tls_material(dir: &Path) -> io::Result<(String, Auth)> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
+    let e = io::Error::other;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().map_err(e)?;
+    let ca_cert = ca.self_signed(&ca_key).map_err(e)?;
+    let mut srv = CertificateParams::new(vec!["localhost".to_string()]).map_err(e)?;
+    srv.subject_alt_names
+        .push(SanType::IpAddress([127, 0, 0, 1].into()));
+    let key = KeyPair::generate().map_err(e)?;
+    let cert = srv.signed_by(&key, &ca_cert, &ca_key).map_err(e)?;
+    let (c, k) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
+    std::fs::write(&c, cert.pem())?;
+    std::fs::write(&k, key.serialize_pem())?;
+    let conf = format!(
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n}}\n",
+        c.display(),
+        k.display()
+    );
+    Ok((conf, Auth::Tls { ca: ca_cert.pem() }))
+}
+
 fn jwt_material() -> io::Result<(String, Auth)> {
     let e = io::Error::other;
     let limits = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
@@ -245,7 +278,7 @@ impl Server {
                 let s = std::fs::read_to_string(e.path()).ok()?;
                 let v: serde_json::Value = serde_json::from_str(&s).ok()?;
                 let url = v["nats"][0].as_str()?;
-                return Some(url.trim_start_matches("nats://").to_string());
+                return Some(url.split_once("://").map_or(url, |(_, a)| a).to_string());
             }
         }
         None
