@@ -56,6 +56,16 @@ async fn tls_client(
     (info, upgrade(tcp, cfg).await)
 }
 
+/// CONNECT without credentials and PING: must get PONG.
+async fn connects<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(c: &mut S) {
+    assert_eq!(
+        roundtrip(c, "CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .as_deref(),
+        Some("PONG\r\n")
+    );
+}
+
 fn client_cert(s: &Setup, subject: &[(DnType, &str)], email: Option<&str>) -> Issued {
     let sans = email.map(certs::email_san).into_iter().collect();
     s.ca.issue(subject, sans)
@@ -142,12 +152,7 @@ async fn ca_file_without_verify_asks_for_no_client_certificate() {
     let (info, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
     assert!(!info.contains("tls_verify"), "{info}");
     let mut tls = tls.expect("handshake without a client certificate");
-    assert_eq!(
-        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut tls).await;
     srv.shutdown().await;
 }
 
@@ -183,12 +188,7 @@ async fn handshake_first_sends_info_over_tls_and_closes_clients_that_wait() {
         .expect("handshake first");
     let info = line(&mut tls).await.expect("INFO over TLS");
     assert!(info.contains("\"tls_required\":true"), "{info}");
-    assert_eq!(
-        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut tls).await;
     let c = rnats_server::monitor::connz::connz(&srv, &Default::default());
     assert!(c.connections.expect("conns")[0].tls_first);
     // A client that waits for INFO gets nothing and is closed after tls.timeout.
@@ -222,12 +222,7 @@ async fn handshake_first_with_fallback_sends_plaintext_info_to_a_silent_client()
     assert!(waited >= Duration::from_millis(280), "{waited:?}");
     assert!(info.contains("\"tls_required\":true"), "{info}");
     let mut tls = tls.expect("handshake after INFO");
-    assert_eq!(
-        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut tls).await;
     // A client that starts TLS at once gets INFO over TLS.
     let tcp = TcpStream::connect(srv.client_addr).await.expect("connect");
     let mut first = upgrade(tcp, client_config(&s.ca.pem(), None))
@@ -249,20 +244,10 @@ async fn allow_non_tls_serves_both() {
     let info = line(&mut tcp).await.expect("INFO");
     assert!(info.contains("\"tls_available\":true"), "{info}");
     assert!(!info.contains("tls_required"), "{info}");
-    assert_eq!(
-        roundtrip(&mut tcp, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut tcp).await;
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
     let mut tls = tls.expect("TLS in mixed mode");
-    assert_eq!(
-        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut tls).await;
     srv.shutdown().await;
 }
 
@@ -315,12 +300,7 @@ async fn verify_and_map_takes_the_user_and_its_permissions_from_the_certificate(
     );
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&bob))).await;
     let mut tls = tls.expect("handshake");
-    assert_eq!(
-        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut tls).await;
     // Nobody is named by this one.
     let eve = client_cert(&s, &[(DnType::CommonName, "eve")], Some("eve@example.org"));
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&eve))).await;
@@ -355,12 +335,7 @@ async fn pinned_certs_admit_only_the_pinned_key() {
     let srv = start(&s, &conf).await;
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&good))).await;
     let mut tls = tls.expect("pinned key");
-    assert_eq!(
-        roundtrip(&mut tls, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut tls).await;
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), Some(&bad))).await;
     if let Ok(mut t) = tls {
         assert_eq!(roundtrip(&mut t, "CONNECT {}\r\nPING\r\n").await, None);
@@ -442,12 +417,7 @@ async fn reloading_new_tls_material_keeps_connected_clients() {
     .await;
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
     let mut old = tls.expect("handshake");
-    assert_eq!(
-        roundtrip(&mut old, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut old).await;
     // A new CA signs a new server certificate, written over the old files.
     let ca2 = certs::ca("rnats test CA 2");
     ca2.server_files(&s.files.dir);
@@ -456,12 +426,7 @@ async fn reloading_new_tls_material_keeps_connected_clients() {
     // New clients see the new certificate; the old CA no longer verifies it.
     let (_, tls) = tls_client(&srv, client_config(&ca2.pem(), None)).await;
     let mut new = tls.expect("handshake with the new certificate");
-    assert_eq!(
-        roundtrip(&mut new, "CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .await
-            .as_deref(),
-        Some("PONG\r\n")
-    );
+    connects(&mut new).await;
     let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
     assert!(
         tls.is_err(),
