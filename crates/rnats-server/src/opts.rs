@@ -77,6 +77,9 @@ pub struct Options {
     pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
     /// `allow_non_tls`: TLS offered, plaintext accepted too.
     pub allow_non_tls: bool,
+    /// `verify_and_map` was configured: users come from client certificates (kept even when
+    /// `--tls=false` turns TLS off, so passwordless certificate users never become open).
+    pub tls_map: bool,
 }
 
 /// An account resolver.
@@ -146,6 +149,7 @@ impl Default for Options {
             tls_options: None,
             tls: None,
             allow_non_tls: false,
+            tls_map: false,
         }
     }
 }

@@ -145,7 +145,9 @@ impl Delivery {
                 if skip == Some(sub.client.cid) || sub.client.is_closed() {
                     continue;
                 }
-                if self.deliver(sub, m) {
+                // Directly, so a member that closed (or became a slow consumer) is seen now
+                // and the next member gets the message instead.
+                if self.deliver_now(sub, m) {
                     delivered += 1;
                     break;
                 }
@@ -157,6 +159,16 @@ impl Delivery {
     /// Deliver to one subscription (auto-unsubscribe limits applied): staged, or straight
     /// into the outbound buffer for the cases the module documentation lists.
     pub fn deliver(&mut self, sub: &Arc<Subscription>, m: Msg<'_>) -> bool {
+        self.deliver_with(sub, m, false)
+    }
+
+    /// [`Delivery::deliver`] straight into the outbound buffer (after what is staged for the
+    /// same connection).
+    fn deliver_now(&mut self, sub: &Arc<Subscription>, m: Msg<'_>) -> bool {
+        self.deliver_with(sub, m, true)
+    }
+
+    fn deliver_with(&mut self, sub: &Arc<Subscription>, m: Msg<'_>, direct: bool) -> bool {
         let n = sub.delivered.fetch_add(1, Ordering::AcqRel) + 1;
         let max = sub.max.load(Ordering::Acquire);
         if max > 0 && n > max {
@@ -164,7 +176,7 @@ impl Delivery {
         }
         let c = &sub.client;
         let mine = c.cid == self.me;
-        let ok = if mine || max > 0 {
+        let ok = if direct || mine || max > 0 {
             let slot = if mine { None } else { Some(self.slot(c)) };
             if let Some(i) = slot {
                 self.commit(i);
@@ -193,8 +205,7 @@ impl Delivery {
             }
             let slot = &mut self.slots[i];
             if slot.buf.capacity() - slot.buf.len() < frame {
-                slot.buf
-                    .reserve_exact(frame.max(STAGE_MAX - slot.buf.len()));
+                slot.buf.reserve(frame);
             }
             let bytes = c.encode_msg(
                 &mut slot.buf,
@@ -272,12 +283,17 @@ impl Delivery {
         }
     }
 
-    /// Commit everything staged, wake every writer touched (except the publisher's own, see
-    /// `self_touched`) and add the outbound counters to the server's and the accounts'.
-    pub fn flush(&mut self, stats: &ServerStats) {
+    /// Hand every staged frame to its connection (the wakes wait for [`Delivery::flush`]).
+    pub fn commit_all(&mut self) {
         for i in 0..self.slots.len() {
             self.commit(i);
         }
+    }
+
+    /// Commit everything staged, wake every writer touched (except the publisher's own, see
+    /// `self_touched`) and add the outbound counters to the server's and the accounts'.
+    pub fn flush(&mut self, stats: &ServerStats) {
+        self.commit_all();
         // Counters before wakes: whoever a wake lets see a message also sees it counted.
         let (msgs, bytes) = (
             std::mem::take(&mut self.out_msgs),

@@ -530,6 +530,10 @@ impl Server {
             }
         };
         let Some(tls) = o.tls.clone() else {
+            if o.tls_map {
+                // Certificate identities configured and TLS off: nobody maps.
+                let _ = shared.cert_names.set(Vec::new());
+            }
             shared.enqueue(&info(false));
             let (rd, wr) = crate::tls::accept::plain(stream);
             self.run_client(shared, rd, wr, nonce);
@@ -545,7 +549,7 @@ impl Server {
                     crate::authlog::rejected(&shared, &reason, None, None);
                 }
                 Ok(Some(n)) => {
-                    if tls.opts.verify_and_map {
+                    if tls.opts.verify_and_map || o.tls_map {
                         let names = n
                             .peer_certs
                             .first()

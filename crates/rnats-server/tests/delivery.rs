@@ -391,3 +391,38 @@ async fn a_slow_consumer_is_cut_and_the_others_get_everything() {
     drop(stuck);
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pong_means_earlier_messages_reached_their_subscribers() {
+    // publish, PING/PONG on the publisher, then PING/PONG on the subscriber: the message must
+    // come before the subscriber's PONG (clients' "flush, then check" pattern).
+    let s = start(Options::default()).await;
+    let mut sub = client(&s, "CONNECT {\"verbose\":false}\r\nSUB order 1\r\nPING\r\n").await;
+    let mut publisher = client(&s, "CONNECT {\"verbose\":false}\r\nPING\r\n").await;
+    let mut buf = vec![0u8; 64 * 1024];
+    for round in 0..200 {
+        publisher
+            .write_all(format!("PUB order 8\r\n{round:08}\r\nPING\r\n").as_bytes())
+            .await
+            .expect("w");
+        let mut got = Vec::new();
+        while !got.ends_with(b"PONG\r\n") {
+            let n = timeout(T, publisher.read(&mut buf))
+                .await
+                .expect("t")
+                .expect("r");
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        sub.write_all(b"PING\r\n").await.expect("w");
+        let mut got = Vec::new();
+        while !got.ends_with(b"PONG\r\n") {
+            let n = timeout(T, sub.read(&mut buf)).await.expect("t").expect("r");
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        let want = format!("MSG order 1 8\r\n{round:08}\r\nPONG\r\n");
+        assert_eq!(String::from_utf8_lossy(&got), want, "round {round}");
+    }
+    s.shutdown().await;
+}

@@ -508,3 +508,84 @@ async fn https_needs_tls_and_excludes_http() {
         "can't specify both HTTP (8222) and HTTPs (-1) ports"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_subscriber_that_pauses_still_gets_the_end_of_a_burst() {
+    let s = setup("burst");
+    let srv = start(&s, "tls { cert_file: \"$CERT\", key_file: \"$KEY\" }").await;
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
+    let mut sub = tls.expect("handshake");
+    assert_eq!(
+        roundtrip(
+            &mut sub,
+            "CONNECT {\"verbose\":false}\r\nSUB burst 1\r\nPING\r\n"
+        )
+        .await
+        .as_deref(),
+        Some("PONG\r\n")
+    );
+    let (_, tls) = tls_client(&srv, client_config(&s.ca.pem(), None)).await;
+    let mut publisher = tls.expect("handshake");
+    connects(&mut publisher).await;
+    let n = 1048;
+    let frame = format!("PUB burst 1000\r\n{}\r\n", "x".repeat(1000));
+    publisher
+        .write_all(frame.repeat(n).as_bytes())
+        .await
+        .expect("publish");
+    publisher.flush().await.expect("flush");
+    // Not reading for a while lets the server's socket fill while rustls holds records.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let want = n * "MSG burst 1 1000\r\n\r\n".len() + n * 1000;
+    let mut got = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    while got < want {
+        let k = timeout(Duration::from_secs(2), sub.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("stuck at {got} of {want} bytes"))
+            .expect("read");
+        assert!(k > 0);
+        got += k;
+    }
+    assert_eq!(got, want);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_off_by_flag_keeps_certificate_users_closed() {
+    let s = setup("tlsoff");
+    let path = s.files.dir.join("server.conf");
+    let text = format!(
+        "host: 127.0.0.1\nport: -1\ntls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\", verify_and_map: true }}\n\
+         authorization {{ users: [ {{ user: \"CN=alice\" }} ] }}\n",
+        s.files.cert.display(),
+        s.files.key.display(),
+        s.files.ca.display()
+    );
+    std::fs::write(&path, text).expect("write");
+    let mut o = Options::default();
+    rnats_server::config::load_file(&path, &mut o).expect("loads");
+    assert_eq!(
+        o.tls_options.as_ref().map(|t| t.handshake_first),
+        Some(rnats_server::tls::HandshakeFirst::Off)
+    );
+    let cli = rnats_server::cli::Cli::parse_args(
+        ["rnats-server", "--tls=false"].map(std::ffi::OsString::from),
+    )
+    .expect("flags");
+    cli.apply(&mut o);
+    assert!(o.tls_options.is_none());
+    let srv = Server::start(o).await.expect("start");
+    let mut c = TcpStream::connect(srv.client_addr).await.expect("connect");
+    let _ = line(&mut c).await.expect("INFO");
+    assert_eq!(
+        roundtrip(
+            &mut c,
+            "CONNECT {\"verbose\":false,\"user\":\"CN=alice\"}\r\nPING\r\n"
+        )
+        .await
+        .as_deref(),
+        Some("-ERR 'Authorization Violation'\r\n")
+    );
+    srv.shutdown().await;
+}

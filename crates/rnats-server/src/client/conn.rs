@@ -389,6 +389,9 @@ impl Conn {
                 Ok(())
             }
             ClientOp::Ping => {
+                // A PONG promises that everything published before the PING was processed:
+                // hand staged frames to their subscribers before it can go out.
+                self.dl.commit_all();
                 self.shared.enqueue(wire::PONG);
                 self.dl.self_touched = true;
                 self.shared.touch_in();

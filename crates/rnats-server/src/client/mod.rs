@@ -441,7 +441,9 @@ impl ClientShared {
             let n = staged.len();
             if out.buf.is_empty() && out.queue.is_empty() {
                 std::mem::swap(&mut out.buf, staged);
-            } else if n < SMALL_COMMIT {
+            } else if n < SMALL_COMMIT || n < staged.capacity() / 2 {
+                // Small, or mostly empty capacity: copying beats holding the capacity (the
+                // backlog limit counts bytes, not capacity).
                 out.buf.extend_from_slice(staged);
             } else {
                 if !out.buf.is_empty() {

@@ -24,10 +24,10 @@ const SPARE_KEEP: usize = 64 * 1024;
 /// Largest single socket write, and most buffers in one vectored write.
 const WRITE_CHUNK: usize = 256 * 1024;
 const MAX_IOV: usize = 64;
-/// Emptied buffers kept for publishers to stage into (all a busy connection's backlog used,
-/// so a publisher running ahead reuses them instead of faulting in fresh memory), the largest
-/// one kept, and how many a quiet connection keeps.
-const FREE_MAX: usize = 1024;
+/// Emptied buffers kept for publishers to stage into (so a publisher running ahead reuses them
+/// instead of faulting in fresh memory; at most 64 × 256 KiB while busy), the largest one kept,
+/// and how many a quiet connection keeps.
+const FREE_MAX: usize = 64;
 const FREE_QUIET: usize = 2;
 const FREE_BUF_MAX: usize = 256 * 1024;
 /// How often RTT is re-measured (`DEFAULT_RTT_MEASUREMENT_INTERVAL`).
@@ -124,8 +124,12 @@ async fn flush(
         } else {
             cfg.write_deadline
         };
-        let res = write_all(shared, wr, bufs, deadline).await;
-        recycle(shared, bufs, spare, len);
+        let mut res = write_all(shared, wr, bufs, deadline).await;
+        // TLS keeps records it could not send yet: push them out now, not at the next write.
+        if matches!(res, Ok(Ok(()))) {
+            res = timeout(deadline, wr.flush()).await;
+        }
+        let chunks = recycle(shared, bufs, spare, len);
         match res {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -138,7 +142,7 @@ async fn flush(
                         "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with {} chunks of {} total bytes.",
                         shared.log_prefix(),
                         cfg.write_deadline,
-                        bufs.len().max(1),
+                        chunks.max(1),
                         len
                     );
                     shared.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
@@ -216,12 +220,18 @@ async fn write_all(
 
 /// Return written buffers: one stays as the tail's spare, a few go to the connection's free list
 /// for publishers to stage into; a quiet connection keeps only small ones.
-fn recycle(shared: &ClientShared, bufs: &mut VecDeque<Vec<u8>>, spare: &mut Vec<u8>, len: usize) {
+fn recycle(
+    shared: &ClientShared,
+    bufs: &mut VecDeque<Vec<u8>>,
+    spare: &mut Vec<u8>,
+    len: usize,
+) -> usize {
     let quiet = len < SPARE_KEEP / 8;
+    let chunks = bufs.len();
     let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
     for mut b in bufs.drain(..) {
         b.clear();
-        if quiet && b.capacity() > SPARE_KEEP {
+        if quiet && b.capacity() > SPARE_KEEP / 4 {
             continue;
         }
         if spare.capacity() == 0 {
@@ -232,12 +242,13 @@ fn recycle(shared: &ClientShared, bufs: &mut VecDeque<Vec<u8>>, spare: &mut Vec<
     }
     if quiet {
         // Release a burst's buffers only once the connection has gone quiet.
-        out.free.retain(|b| b.capacity() <= SPARE_KEEP);
+        out.free.retain(|b| b.capacity() <= SPARE_KEEP / 4);
         out.free.truncate(FREE_QUIET);
         if spare.capacity() > SPARE_KEEP {
             *spare = Vec::new();
         }
     }
+    chunks
 }
 
 /// `processPingTimer`: skip when the client was recently active (once RTT is known), declare the

@@ -433,7 +433,10 @@ pub fn apply_map(map: &Map, o: &mut Options) -> Result<Vec<String>, ConfigError>
                 o.resolver = operator::resolver(&mut cx, e);
             }
             "clock_skew" => clock_skew::parse(&mut cx, e, &mut o.clock_skew),
-            "tls" => o.tls_options = tls::parse(&mut cx, e),
+            "tls" => {
+                o.tls_options = tls::parse(&mut cx, e);
+                o.tls_map = o.tls_options.as_ref().is_some_and(|t| t.verify_and_map);
+            }
             "allow_non_tls" => {
                 if let Some(b) = cx.boolean(e) {
                     o.allow_non_tls = b;

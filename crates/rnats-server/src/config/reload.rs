@@ -73,8 +73,7 @@ pub fn diff(old: &Options, new: &Options) -> Result<Vec<String>, ReloadError> {
         &new.no_system_account,
     )?;
     fixed("AllowNonTLS", &old.allow_non_tls, &new.allow_non_tls)?;
-    let tls_map = |o: &Options| o.tls_options.as_ref().is_some_and(|t| t.verify_and_map);
-    fixed("TLSMap", &tls_map(old), &tls_map(new))?;
+    fixed("TLSMap", &old.tls_map, &new.tls_map)?;
     let mut changes = Vec::new();
     // New TLS material reaches new connections; connected clients keep their sessions. As in
     // the reference, a configured TLS block is reported as reloaded every time.

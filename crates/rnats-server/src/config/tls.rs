@@ -91,6 +91,8 @@ fn handshake_first(cx: &mut Ctx, e: &Entry) -> Option<HandshakeFirst> {
             "false" | "off" => Some(HandshakeFirst::Off),
             "auto" | "auto_fallback" => Some(HandshakeFirst::Fallback(AUTO_FALLBACK)),
             _ => match parse_go_duration(s) {
+                // As the reference: no delay means no fallback.
+                Ok((d, false)) if d.is_zero() => Some(HandshakeFirst::On),
                 Ok((d, false)) => Some(HandshakeFirst::Fallback(d)),
                 _ => {
                     cx.err(e, format!("field {:?}'s value {s:?} is invalid", e.key));

@@ -110,7 +110,11 @@ pub async fn negotiate(
         Ok(Some(_)) => {
             // Take what the client sent before closing, so it sees a close, not a reset.
             let mut sink = [0u8; 4096];
-            while matches!(stream.try_read(&mut sink), Ok(n) if n > 0) {}
+            for _ in 0..16 {
+                if !matches!(stream.try_read(&mut sink), Ok(n) if n > 0) {
+                    break;
+                }
+            }
             let _ = stream.shutdown().await;
             return Err(AuthFailure::TlsRequired);
         }

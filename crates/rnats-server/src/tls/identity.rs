@@ -4,7 +4,7 @@
 //! SAN, each URI SAN, then the subject as Go renders it (`pkix.Name.ToRDNSequence().String()`),
 //! first with the certificate's `DC` components appended, then without. Go's rendering is not
 //! RFC 4514's: a fixed attribute order (`SERIALNUMBER, CN, OU, O, POSTALCODE, STREET, L, ST,
-//! C`), several values of one type joined with `+`, only the last CN, other attributes (DC,
+//! C`), several values of one type joined with `+`, only the last CN and SERIALNUMBER, other attributes (DC,
 //! emailAddress, UID…) dropped, and its own escaping. Matching a user name written as an LDAP DN
 //! in another order is not done (see docs/parity.md).
 
@@ -70,7 +70,7 @@ pub fn rdn_sequence(name: &X509Name<'_>) -> String {
             .filter(|(o, _)| o == oid)
             .map(|(_, v)| v)
             .collect();
-        let values: Vec<&String> = if *oid == CN {
+        let values: Vec<&String> = if *oid == CN || *oid == SERIAL {
             values.last().copied().into_iter().collect()
         } else {
             values
