@@ -2,9 +2,9 @@
 //!
 //! Model (nats-server's readLoop/writeLoop): each connection has a reader task that parses and
 //! routes inline, and a writer task that drains a byte-bounded outbound buffer. A publisher's
-//! reader appends `MSG` frames directly into each subscriber's outbound buffer under that
-//! subscriber's lock, remembers which connections it touched, and wakes their writers once per
-//! read batch, so one socket write carries many messages. Per-publisher ordering follows from the
+//! reader stages `MSG` frames per subscriber connection and commits them to that connection's
+//! outbound buffer under one lock per read batch ([`crate::route`]), then wakes each touched
+//! writer once, so one (vectored) socket write carries many messages. Per-publisher ordering follows from the
 //! single reader; no central router thread serializes fan-out.
 //!
 //! - [`ClientShared`]: the part of a connection other tasks touch (outbound buffer, subs, close).
