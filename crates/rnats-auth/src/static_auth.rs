@@ -125,7 +125,15 @@ impl StaticAuth {
         if let Some((_, p)) = &self.user {
             return is_bcrypt(p);
         }
-        let name = nonempty(c.user).or(self.no_auth_user.as_deref());
+        // The same user choice as `authenticate`: a certificate name maps first; the
+        // `no_auth_user` path compares no password.
+        let name = match c.cert_names {
+            Some(names) => names
+                .iter()
+                .map(String::as_str)
+                .find(|n| self.users.contains_key(*n)),
+            None => nonempty(c.user),
+        };
         name.and_then(|n| self.users.get(n))
             .is_some_and(|u| is_bcrypt(&u.password))
     }

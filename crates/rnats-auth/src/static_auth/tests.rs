@@ -163,3 +163,36 @@ fn users_and_nkeys_and_no_auth_user() {
 fn bcrypt_hash(pw: &str) -> String {
     bcrypt::hash(pw, 4).expect("hash")
 }
+
+#[test]
+fn may_be_slow_follows_the_user_that_authenticate_picks() {
+    let mut a = StaticAuth::default();
+    for (name, pw) in [("alice", bcrypt_hash("pw")), ("bob", "plain".to_string())] {
+        a.users.insert(
+            name.into(),
+            User {
+                username: name.into(),
+                password: pw,
+                ..Default::default()
+            },
+        );
+    }
+    let mapped = |names: &'static [String], user| Credentials {
+        cert_names: Some(names),
+        user,
+        pass: Some("pw"),
+        ..Default::default()
+    };
+    static ALICE_CERT: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["CN=nobody".into(), "alice".into()]);
+    static BOB_CERT: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["bob".into()]);
+    // A certificate that maps to a bcrypt user is slow even when CONNECT names another user.
+    assert!(a.may_be_slow(&mapped(&ALICE_CERT, Some("bob"))));
+    // A certificate that maps to a plain user is fast even when CONNECT names a bcrypt user.
+    assert!(!a.may_be_slow(&mapped(&BOB_CERT, Some("alice"))));
+    assert!(a.may_be_slow(&creds(Some("alice"), Some("pw"), None)));
+    // no_auth_user compares no password.
+    a.no_auth_user = Some("alice".into());
+    assert!(!a.may_be_slow(&creds(None, None, None)));
+}
