@@ -15,9 +15,10 @@ use rnats_proto::{ServerInfo, wire};
 use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -69,6 +70,9 @@ pub struct Server {
     pub http_addr: Mutex<Option<SocketAddr>>,
     lame_duck: AtomicBool,
     stop_accept: tokio::sync::Notify,
+    /// TLS handshakes in progress: they count against `max_connections`, as the reference
+    /// registers a client before its handshake.
+    handshakes: AtomicUsize,
     shutdown_tx: watch::Sender<bool>,
     ports_file: Mutex<Option<PathBuf>>,
 }
@@ -280,6 +284,7 @@ impl Server {
             http_addr: Mutex::new(http.as_ref().map(|h| h.1)),
             lame_duck: AtomicBool::new(false),
             stop_accept: tokio::sync::Notify::new(),
+            handshakes: AtomicUsize::new(0),
             shutdown_tx,
             ports_file: Mutex::new(None),
             opts: RwLock::new(Arc::new(opts)),
@@ -540,9 +545,32 @@ impl Server {
             return;
         };
         let allow_non_tls = o.allow_non_tls;
+        if self.over_max_connections(self.handshakes.load(Ordering::Acquire)) {
+            // Refused before the handshake, in plaintext, as the reference does.
+            tracing::error!("{} - {}", shared.log_prefix(), wire::ERR_MAX_CONNECTIONS);
+            let mut out = Vec::new();
+            if matches!(tls.opts.handshake_first, crate::tls::HandshakeFirst::Off) {
+                out = info(false);
+            }
+            out.extend_from_slice(&wire::err_line(wire::ERR_MAX_CONNECTIONS));
+            tokio::spawn(async move {
+                let mut stream = stream;
+                let wait = Duration::from_secs(1);
+                let _ = tokio::time::timeout(wait, stream.write_all(&out)).await;
+                let _ = tokio::time::timeout(wait, stream.shutdown()).await;
+            });
+            return;
+        }
+        self.handshakes.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
             use crate::tls::accept::negotiate;
-            match negotiate(stream, &tls, allow_non_tls, &info).await {
+            let negotiated = negotiate(stream, &tls, allow_non_tls, &info).await;
+            self.handshakes.fetch_sub(1, Ordering::AcqRel);
+            if self.is_shutdown() || self.is_lame_duck() {
+                // The server stopped taking clients while this one negotiated.
+                return;
+            }
+            match negotiated {
                 Ok(None) => {}
                 Err(reason) => {
                     tracing::debug!("{} - TLS handshake error: {reason}", shared.log_prefix());
@@ -575,6 +603,13 @@ impl Server {
         });
     }
 
+    /// Whether one more client (beyond the registered ones and `pending` others) passes
+    /// `max_connections`.
+    fn over_max_connections(&self, pending: usize) -> bool {
+        let n = self.clients.lock().unwrap_or_else(|e| e.into_inner()).len();
+        over_max(self.opts().max_connections, n.saturating_add(pending))
+    }
+
     /// Start a connection's writer and reader (after the TLS step, so the auth timer starts
     /// after the handshake, as in the reference).
     fn run_client(
@@ -596,13 +631,11 @@ impl Server {
         tokio::spawn(writer::run(shared.clone(), wr, cfg));
         let too_many = {
             let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-            let max = o.max_connections;
-            if max < 0 || (max > 0 && clients.len() as i64 >= max) {
-                true
-            } else {
+            let full = over_max(o.max_connections, clients.len());
+            if !full {
                 clients.insert(cid, shared.clone());
-                false
             }
+            full
         };
         if too_many {
             tracing::error!("{} - {}", shared.log_prefix(), wire::ERR_MAX_CONNECTIONS);
@@ -840,4 +873,9 @@ impl Server {
             let _ = std::fs::remove_file(p);
         }
     }
+}
+
+/// `max_connections` with `n` clients present: negative refuses everyone, zero is no limit.
+fn over_max(max: i64, n: usize) -> bool {
+    max < 0 || (max > 0 && i64::try_from(n).unwrap_or(i64::MAX) >= max)
 }

@@ -589,3 +589,47 @@ async fn tls_off_by_flag_keeps_certificate_users_closed() {
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn handshakes_in_progress_count_against_max_connections() {
+    let s = setup("maxconn");
+    let srv = start(
+        &s,
+        "max_connections: 2\ntls { cert_file: \"$CERT\", key_file: \"$KEY\" }",
+    )
+    .await;
+    let cfg = client_config(&s.ca.pem(), None);
+    let (_, first) = tls_client(&srv, cfg.clone()).await;
+    let mut first = first.expect("handshake");
+    connects(&mut first).await;
+    // The second has INFO and has not started its handshake yet.
+    let mut second = TcpStream::connect(srv.client_addr).await.expect("connect");
+    line(&mut second).await.expect("INFO");
+    // The third is refused before any handshake, in plaintext, after its INFO.
+    let mut third = TcpStream::connect(srv.client_addr).await.expect("connect");
+    let info = line(&mut third).await.expect("INFO");
+    assert!(info.starts_with("INFO "), "{info}");
+    assert_eq!(
+        line(&mut third).await.as_deref(),
+        Some("-ERR 'maximum connections exceeded'\r\n")
+    );
+    assert_eq!(line(&mut third).await, None);
+    // The second finishes its handshake and is served.
+    let mut second = upgrade(second, cfg).await.expect("handshake");
+    connects(&mut second).await;
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_handshake_that_ends_after_shutdown_is_not_served() {
+    let s = setup("late");
+    let srv = start(&s, "tls { cert_file: \"$CERT\", key_file: \"$KEY\" }").await;
+    let mut tcp = TcpStream::connect(srv.client_addr).await.expect("connect");
+    line(&mut tcp).await.expect("INFO");
+    srv.shutdown().await;
+    if let Ok(mut c) = upgrade(tcp, client_config(&s.ca.pem(), None)).await {
+        let _ = c.write_all(b"CONNECT {}\r\nPING\r\n").await;
+        assert_eq!(line(&mut c).await, None, "no PONG after shutdown");
+    }
+    assert_eq!(srv.num_clients(), 0);
+}
