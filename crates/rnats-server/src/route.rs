@@ -269,8 +269,11 @@ impl Delivery {
         if slot.runs.is_empty() {
             return;
         }
-        slot.client.commit_staged(&mut slot.buf, &slot.runs);
+        let (msgs, bytes) = slot.client.commit_staged(&mut slot.buf, &slot.runs);
         slot.runs.clear();
+        // What the commit left out (closed subscription, slow consumer) was not delivered.
+        self.out_msgs = self.out_msgs.saturating_sub(msgs);
+        self.out_bytes = self.out_bytes.saturating_sub(bytes);
         self.check_stall(i);
     }
 

@@ -421,19 +421,25 @@ impl ClientShared {
     /// one lock. `runs` says, in order, which subscription each byte range of `staged` was
     /// encoded for: ranges whose subscription closed since (an UNSUB the owner may already have
     /// acknowledged) are left out. Leaves `staged` empty (possibly with another buffer's
-    /// capacity). Returns false when nothing was queued (closed, or a slow consumer now).
-    pub fn commit_staged(&self, staged: &mut Vec<u8>, runs: &[StagedRun]) -> bool {
+    /// capacity). Returns the messages (and their payload bytes) left out, so the publisher's
+    /// counters count only what was queued.
+    pub fn commit_staged(&self, staged: &mut Vec<u8>, runs: &[StagedRun]) -> (u64, u64) {
+        let all = || {
+            runs.iter()
+                .fold((0, 0), |(m, b), r| (m + r.msgs, b + r.bytes))
+        };
         if self.is_closed() {
             staged.clear();
-            return false;
+            return all();
         }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         if out.pending + staged.len() > self.max_pending {
             drop(out);
             staged.clear();
             self.slow_consumer();
-            return false;
+            return all();
         }
+        let mut dropped = (0, 0);
         if runs.iter().all(|r| !r.sub.closed.load(Ordering::Acquire)) {
             // The usual case: no copy when nothing else is queued (the staged buffer becomes the
             // tail) or when the batch is big (it is queued whole, and a buffer the writer
@@ -466,6 +472,9 @@ impl ClientShared {
                     out.pending += r.end - start;
                     out.out_msgs += r.msgs;
                     out.out_bytes += r.bytes;
+                } else {
+                    dropped.0 += r.msgs;
+                    dropped.1 += r.bytes;
                 }
                 start = r.end;
             }
@@ -474,7 +483,7 @@ impl ClientShared {
         if out.pending > self.stall_threshold() {
             self.stalling.store(true, Ordering::Relaxed);
         }
-        true
+        dropped
     }
 
     /// Pending bytes above which producers are slowed down (75% of `max_pending`).

@@ -77,13 +77,17 @@ fn a_subscription_closed_before_the_commit_loses_its_frames_only() {
         dl.deliver(&b, msg(d));
     }
     b.close();
-    dl.flush(&ServerStats::default());
+    let stats = ServerStats::default();
+    dl.flush(&stats);
     assert_eq!(
         queued(&c),
         b"MSG s 1 1\r\n1\r\nMSG s 1 1\r\n2\r\nMSG s 1 1\r\n3\r\n"
     );
     let out = c.out.lock().expect("lock");
     assert_eq!((out.out_msgs, out.pending), (3, 42));
+    // The server's counters count what was queued, not what was staged.
+    assert_eq!(stats.out_msgs.load(Ordering::Relaxed), 3);
+    assert_eq!(stats.out_bytes.load(Ordering::Relaxed), 3);
 }
 
 #[test]
@@ -126,9 +130,13 @@ fn the_pending_limit_is_applied_at_the_commit() {
     for _ in 0..20 {
         dl.deliver(&a, msg(&body));
     }
-    dl.flush(&ServerStats::default());
+    let stats = ServerStats::default();
+    dl.flush(&stats);
     assert_eq!(c.reason(), Some(ClosedState::SlowConsumerPendingBytes));
     assert_eq!(c.stats.slow_consumers.load(Ordering::Relaxed), 1);
+    // Dropped for the slow consumer: counted there, not as delivered.
+    let delivered = stats.out_msgs.load(Ordering::Relaxed);
+    assert!(delivered < 20, "{delivered} of 20 counted as delivered");
 }
 
 #[test]
