@@ -355,12 +355,12 @@ async fn reloads_while_traffic_flows_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lame_duck_mode_while_traffic_flows_loses_nothing() {
+    let run = soak_time();
     let mut o = local();
     // Connections stay through the grace period; the workload ends well inside it.
-    o.lame_duck_grace_period = Duration::from_secs(30);
-    o.lame_duck_duration = Duration::from_secs(60);
+    o.lame_duck_grace_period = run + Duration::from_secs(30);
+    o.lame_duck_duration = o.lame_duck_grace_period + Duration::from_secs(30);
     let s = start(o).await;
-    let run = soak_time();
     // Start the workload (its connections open first), then enter lame duck mode midway.
     let s2 = s.clone();
     let ldm = async move {
