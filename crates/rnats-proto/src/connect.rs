@@ -2,14 +2,14 @@
 //! defaults: `verbose`, `pedantic` and `echo` are **true** until a CONNECT says otherwise, which
 //! is why `CONNECT {}` turns +OK acknowledgements on. JSON `null` is treated as omitted.
 //!
-//! The document is decoded as Go's `encoding/json` would: containers may nest up to Go's limit
-//! of 10,000 levels (serde_json alone stops at 128), values of unknown keys are skipped without
-//! recursion, so a deep document costs no stack, and a `\u` escape of a lone UTF-16 surrogate
-//! decodes to U+FFFD instead of failing.
+//! The document is decoded as Go's `encoding/json` would ([`crate::json`]): containers may nest
+//! up to Go's limit of 10,000 levels (serde_json alone stops at 128), values of unknown keys are
+//! skipped without recursion, so a deep document costs no stack, and a `\u` escape of a lone
+//! UTF-16 surrogate decodes to U+FFFD instead of failing.
 
+use crate::json::{JsonError, Pruned};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::borrow::Cow;
 
 /// The options a client sends in CONNECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,80 +73,18 @@ pub enum ConnectError {
     },
     #[error("json: cannot unmarshal {0} into Go value of type server.ClientOpts")]
     NotAnObject(&'static str),
-    /// Containers nested deeper than [`MAX_DEPTH`] (Go's text for it).
+    /// Containers nested deeper than Go's limit ([`crate::json::MAX_DEPTH`]).
     #[error("invalid character '{0}' exceeded max depth")]
     TooDeep(char),
 }
 
-/// Go's `encoding/json` nesting limit (`maxNestingDepth`): a deeper document is a syntax error.
-pub const MAX_DEPTH: usize = 10_000;
-
-/// The value of the four hex digits at `at`, if they are.
-fn hex4(b: &[u8], at: usize) -> Option<u32> {
-    let digits = b.get(at..at + 4)?;
-    if !digits.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
-}
-
-/// One pass over the text as Go's scanner and `unquote` see it, without recursion: fails if
-/// containers nest deeper than [`MAX_DEPTH`] (brackets inside strings do not count), and
-/// rewrites each `\u` escape of a lone UTF-16 surrogate as `\ufffd` (Go decodes it to U+FFFD;
-/// serde_json refuses it). Borrowed unless an escape was rewritten.
-fn go_lexical(text: &str) -> Result<Cow<'_, str>, ConnectError> {
-    let b = text.as_bytes();
-    let (mut depth, mut in_str, mut i) = (0usize, false, 0usize);
-    let mut lone = Vec::new();
-    while i < b.len() {
-        let c = b[i];
-        if in_str {
-            match c {
-                b'"' => in_str = false,
-                b'\\' if b.get(i + 1) == Some(&b'u') => {
-                    let surrogate = |at| hex4(b, at).filter(|u| (0xD800..0xE000).contains(u));
-                    if let Some(u) = surrogate(i + 2) {
-                        // A leading surrogate followed by a trailing one is a pair.
-                        let pair = u < 0xDC00
-                            && b.get(i + 6..i + 8) == Some(b"\\u")
-                            && surrogate(i + 8).is_some_and(|t| t >= 0xDC00);
-                        if pair {
-                            i += 12;
-                            continue;
-                        }
-                        lone.push(i);
-                    }
-                    i += 6;
-                    continue;
-                }
-                // Skip the escaped byte (`\"` does not end the string).
-                b'\\' => i += 1,
-                _ => {}
-            }
-        } else {
-            match c {
-                b'"' => in_str = true,
-                b'[' | b'{' => {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return Err(ConnectError::TooDeep(char::from(c)));
-                    }
-                }
-                b']' | b'}' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
+impl From<JsonError> for ConnectError {
+    fn from(e: JsonError) -> Self {
+        match e {
+            JsonError::Json(e) => ConnectError::Json(e),
+            JsonError::TooDeep(c) => ConnectError::TooDeep(c),
         }
-        i += 1;
     }
-    if lone.is_empty() {
-        return Ok(Cow::Borrowed(text));
-    }
-    let mut fixed = b.to_vec();
-    for at in lone {
-        fixed[at..at + 6].copy_from_slice(b"\\ufffd");
-    }
-    // ASCII bytes were replaced by ASCII bytes: still UTF-8.
-    Ok(Cow::Owned(String::from_utf8_lossy(&fixed).into_owned()))
 }
 
 /// The top level of a JSON document: `null`, an object's members in document order (values
@@ -207,7 +145,7 @@ impl<'de> Visitor<'de> for DocSeed {
         let mut members = Vec::new();
         while let Some(k) = map.next_key::<String>()? {
             if (self.keep)(&k) {
-                let v = map.next_value::<Value>()?;
+                let v = map.next_value_seed(Pruned::default())?;
                 members.push((k, v));
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -228,7 +166,7 @@ impl<'de> DeserializeSeed<'de> for DocSeed {
 /// Decode `json` (invalid UTF-8 becomes U+FFFD, as Go does) down to its top level.
 fn decode_doc(json: &[u8], keep: fn(&str) -> bool) -> Result<Doc, ConnectError> {
     let text = String::from_utf8_lossy(json);
-    let text = go_lexical(&text)?;
+    let text = crate::json::lexical(&text)?;
     let mut de = serde_json::Deserializer::from_str(&text);
     let doc = DocSeed { keep }.deserialize(&mut de)?;
     de.end()?;
