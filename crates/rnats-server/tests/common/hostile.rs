@@ -14,6 +14,22 @@ use tokio::time::{Instant, timeout_at};
 /// The longest any single wait in these tests may take.
 pub const T: Duration = Duration::from_secs(10);
 
+/// A CONNECT argument for a plain client.
+pub const PLAIN: &str = r#"{"verbose":false}"#;
+
+/// `-ERR '<text>'\r\n`.
+pub fn err(text: &str) -> Vec<u8> {
+    rnats_proto::wire::err_line(text)
+}
+
+/// rnats and the reference on the same configuration: [(name, process)].
+pub fn both(tag: &str, conf: &str, args: &[&str]) -> [(&'static str, ServerProcess); 2] {
+    [
+        ("rnats", rnats(tag, conf, args)),
+        ("reference", reference(tag, conf, args)),
+    ]
+}
+
 /// The address of a server listening on 127.0.0.1:`port`.
 pub fn local(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -48,6 +64,11 @@ pub fn reference(tag: &str, conf: &str, args: &[&str]) -> ServerProcess {
 
 /// Connect and read the INFO line.
 pub async fn connect(addr: SocketAddr) -> TcpStream {
+    connect_info(addr).await.0
+}
+
+/// Connect and read the INFO line; returns it too.
+pub async fn connect_info(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
     let mut c = tokio::time::timeout(T, TcpStream::connect(addr))
         .await
         .expect("connect in time")
@@ -59,8 +80,11 @@ pub async fn connect(addr: SocketAddr) -> TcpStream {
         "no INFO: {}",
         show(&info)
     );
-    c
+    (c, info)
 }
+
+/// Builds a CONNECT argument from the server's INFO nonce (empty when there is none).
+pub type ConnectFn = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// Printable bytes for assertion messages (long runs are cut in the middle).
 pub fn show(b: &[u8]) -> String {
@@ -133,7 +157,7 @@ pub async fn quiet_for(c: &mut TcpStream, d: Duration) -> bool {
 pub struct Innocent {
     pub c: TcpStream,
     addr: SocketAddr,
-    connect: String,
+    connect: ConnectFn,
     /// Its own subject prefix (`innocent.<id>`): fresh connections do not see each other.
     id: u32,
     n: u64,
@@ -150,11 +174,19 @@ impl Innocent {
     /// Connect with `connect_json` (e.g. `{"verbose":false}` or one with credentials) and
     /// subscribe to its own `innocent.<id>.>`.
     pub async fn new(addr: SocketAddr, connect_json: &str) -> Innocent {
-        let c = connect(addr).await;
+        let json = connect_json.to_string();
+        Innocent::with(addr, std::sync::Arc::new(move |_: &str| json.clone())).await
+    }
+
+    /// [`Innocent::new`] with a CONNECT argument built from the INFO's nonce (JWT users).
+    pub async fn with(addr: SocketAddr, connect: ConnectFn) -> Innocent {
+        let (c, info) = connect_info(addr).await;
+        let nonce = rnats_testkit::jwt::nonce_of(&info);
+        let connect_json = connect(&nonce);
         let mut me = Innocent {
             c,
             addr,
-            connect: connect_json.to_string(),
+            connect,
             id: INNOCENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             n: 0,
             buf: Vec::new(),
@@ -224,7 +256,7 @@ impl Innocent {
     /// accepted and served). Returns how long that took.
     pub async fn fresh(&self) -> Duration {
         let started = Instant::now();
-        let mut other = Innocent::new(self.addr, &self.connect).await;
+        let mut other = Innocent::with(self.addr, self.connect.clone()).await;
         other.check().await;
         started.elapsed()
     }
