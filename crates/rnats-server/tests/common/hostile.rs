@@ -46,20 +46,32 @@ pub fn conf_file(tag: &str, text: &str) -> std::path::PathBuf {
     conf
 }
 
-/// rnats-server (the binary under test) as a subprocess on `conf` (plus `args`).
-pub fn rnats(tag: &str, conf: &str, args: &[&str]) -> ServerProcess {
+/// `bin` as a subprocess on the configuration text `conf` (plus `args`). The configuration's
+/// directory is removed once the server is up (it has read the file).
+fn serve(bin: &Path, tag: &str, conf: &str, args: &[&str]) -> ServerProcess {
     let c = conf_file(tag, conf);
     let mut all = vec!["-c", c.to_str().expect("utf8")];
     all.extend_from_slice(args);
-    ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_rnats-server")), &all).expect("rnats starts")
+    let s = ServerProcess::start(bin, &all);
+    if let Some(dir) = c.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    s.unwrap_or_else(|e| panic!("{} starts: {e}", bin.display()))
+}
+
+/// rnats-server (the binary under test) as a subprocess on `conf` (plus `args`).
+pub fn rnats(tag: &str, conf: &str, args: &[&str]) -> ServerProcess {
+    serve(
+        Path::new(env!("CARGO_BIN_EXE_rnats-server")),
+        tag,
+        conf,
+        args,
+    )
 }
 
 /// The reference nats-server 2.15 as a subprocess on `conf` (plus `args`).
 pub fn reference(tag: &str, conf: &str, args: &[&str]) -> ServerProcess {
-    let c = conf_file(tag, conf);
-    let mut all = vec!["-c", c.to_str().expect("utf8")];
-    all.extend_from_slice(args);
-    ServerProcess::start(&reference_server_path(), &all).expect("reference starts")
+    serve(&reference_server_path(), tag, conf, args)
 }
 
 /// Connect and read the INFO line.
