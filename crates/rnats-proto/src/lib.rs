@@ -9,11 +9,13 @@
 //! - [`wire`]: the exact `-ERR` texts and which of them close the connection.
 //! - [`encode`]: writers for the server-to-client ops (`MSG`, `HMSG`, `INFO`, ...).
 //! - [`connect`] / [`info`]: the CONNECT options and the INFO document.
+//! - [`json`]: JSON from peers (CONNECT, INFO, JWTs) read as Go's `encoding/json` reads it.
 #![forbid(unsafe_code)]
 
 pub mod connect;
 pub mod encode;
 pub mod info;
+pub mod json;
 pub mod parser;
 pub mod subject;
 pub mod wire;

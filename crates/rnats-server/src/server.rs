@@ -129,15 +129,46 @@ fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
+/// The listen backlog asked for. The kernel caps it at `net.core.somaxconn`, the backlog Go
+/// (hence nats-server) listens with. `TcpListener::bind` asks for 128: a burst of connects
+/// overflowed the accept queue, and the clients past it waited for SYN retransmits (1 s, 3 s,
+/// 7 s…) where the reference accepts them at once.
+const LISTEN_BACKLOG: u32 = 65_535;
+
+fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server can bind again at once.
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 pub(crate) async fn bind(host: &str, port: i64) -> Result<TcpListener, StartError> {
     let port = if port < 0 { 0 } else { port as u16 };
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    TcpListener::bind((h, port))
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: join_host_port(h, port),
-            source,
-        })
+    let fail = |source| StartError::Listen {
+        addr: join_host_port(h, port),
+        source,
+    };
+    // Every address the host resolves to, in order, until one binds (as `TcpListener::bind`).
+    let mut last = None;
+    for addr in tokio::net::lookup_host((h, port)).await.map_err(fail)? {
+        match listen_on(addr) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(fail(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        )
+    })))
 }
 
 impl Server {

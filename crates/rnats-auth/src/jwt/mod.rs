@@ -97,8 +97,9 @@ fn split(token: &str) -> Result<Parts<'_>, DecodeError> {
     let header = URL_SAFE_NO_PAD
         .decode(h)
         .map_err(|_| DecodeError::Base64("header"))?;
-    let header: serde_json::Value =
-        serde_json::from_slice(&header).map_err(|e| DecodeError::Json("header", e.to_string()))?;
+    // As Go decodes JSON: deep unknown members, lone surrogates and invalid UTF-8 are fine.
+    let header = rnats_proto::json::value(&header)
+        .map_err(|e| DecodeError::Json("header", e.to_string()))?;
     let typ = header.get("typ").and_then(|v| v.as_str()).unwrap_or("");
     if !typ.eq_ignore_ascii_case("jwt") {
         return Err(DecodeError::HeaderType(typ.to_string()));
@@ -111,7 +112,7 @@ fn split(token: &str) -> Result<Parts<'_>, DecodeError> {
     let payload = URL_SAFE_NO_PAD
         .decode(p)
         .map_err(|_| DecodeError::Base64("payload"))?;
-    let payload: serde_json::Value = serde_json::from_slice(&payload)
+    let payload = rnats_proto::json::value(&payload)
         .map_err(|e| DecodeError::Json("payload", e.to_string()))?;
     let sig = URL_SAFE_NO_PAD
         .decode(s)

@@ -119,3 +119,28 @@ fn the_async_nats_fixture_decodes() {
         "ABREJNYASWGS2A5EVXPVXGGCOK2LJXT7KZNYBBZAXUTUBI2VSMAV7DHN"
     );
 }
+
+/// Claims Go's decoder reads and serde_json alone refuses: an unknown member nested 500 deep,
+/// a lone surrogate escape and invalid UTF-8 in a string (both become U+FFFD).
+#[test]
+fn claims_decode_as_go_does() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let a = nkeys::KeyPair::new_account();
+    let u = nkeys::KeyPair::new_user();
+    let mut c = claims("user", &u.public_key(), "NAME", 1, json!({}));
+    c["iss"] = json!(a.public_key());
+    let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
+    let text = c
+        .to_string()
+        .replace("\"NAME\"", &format!("\"\\ud800\u{1}\",\"x\":{deep}"));
+    let mut payload = text.into_bytes();
+    let at = payload.iter().position(|&b| b == 1).expect("marker");
+    payload[at] = 0xff;
+    let header = URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(&payload));
+    let sig = URL_SAFE_NO_PAD.encode(a.sign(input.as_bytes()).expect("sign"));
+    let uc = decode_user(&format!("{input}.{sig}")).expect("decodes as in Go");
+    assert_eq!(uc.data.name, "\u{fffd}\u{fffd}");
+    assert_eq!(uc.data.iss, a.public_key());
+}

@@ -419,11 +419,7 @@ impl Conn {
             ClientOp::Ok => Ok(()),
             ClientOp::Connect(json) => self.connect(json),
             ClientOp::Info(json) => {
-                let ok = matches!(
-                    serde_json::from_slice::<serde_json::Value>(json),
-                    Ok(serde_json::Value::Object(_) | serde_json::Value::Null)
-                );
-                if !ok {
+                if !rnats_proto::connect::is_object_or_null(json) {
                     tracing::error!("{} - bad INFO from client", self.shared.log_prefix());
                     self.shared.close(ClosedState::ProtocolViolation);
                     return Err(Stop);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub mod certs;
 pub mod connz;
+pub mod hostile;
 pub mod http;
 pub mod jsonshape;
 pub mod jwtdiff;
