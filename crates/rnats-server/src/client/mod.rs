@@ -486,6 +486,15 @@ impl ClientShared {
         dropped
     }
 
+    /// Free the outbound memory of a closed connection (its writer has ended).
+    pub fn release_outbound(&self) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        out.queue = VecDeque::new();
+        out.buf = Vec::new();
+        out.free = Vec::new();
+        out.pending = 0;
+    }
+
     /// Pending bytes above which producers are slowed down (75% of `max_pending`).
     pub fn stall_threshold(&self) -> usize {
         self.max_pending / 4 * 3
