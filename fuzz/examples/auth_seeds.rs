@@ -113,8 +113,9 @@ fn jwt_seeds() {
     for (name, token) in raw {
         jwt_seed(&format!("raw_{name}"), b'0', b"", token.as_bytes());
     }
-    // Mode 1: control byte (token << 6 | 0x20 insert | 0x10 decoded | part), offset, bytes.
-    let tamper: [(&str, u8, u16, &[u8]); 7] = [
+    // Mode 1: control byte (token << 6 | 0x20 insert | 0x10 decoded | 0x04 cut | part),
+    // offset, bytes.
+    let tamper: [(&str, u8, u16, &[u8]); 9] = [
         ("identity", 0x00, 0, b""),
         ("user_payload_name", 0x11, 2, br#""name":"root","#),
         ("user_header_alg", 0x30, 1, br#""alg":"ed25519","#),
@@ -127,6 +128,8 @@ fn jwt_seeds() {
             br#""nats":{"signing_keys":["x"]},"#,
         ),
         ("operator_payload_text", 0x81, 40, b"AAAA"),
+        ("user_sig_empty", 0x06, 0, b""),
+        ("user_payload_cut", 0x15, 20, b"}"),
     ];
     for (name, ctl, off, bytes) in tamper {
         let mut head = vec![ctl];
