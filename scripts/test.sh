@@ -30,7 +30,7 @@ if [[ -x scripts/conformance-async-nats.sh ]]; then
   failed=$((failed + cu))
   skipped=$cx
 fi
-echo "== fuzz smoke (parser, conf, CONNECT JSON)"
+echo "== fuzz smoke (parser, conf, CONNECT JSON, JWT, creds, nkey)"
 bash scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-30}" || status=1
 echo "total: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit $status
