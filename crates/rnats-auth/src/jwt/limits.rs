@@ -18,6 +18,10 @@ impl Cidr {
     pub fn parse(s: &str) -> Option<Cidr> {
         let (a, b) = s.trim().split_once('/')?;
         let addr: IpAddr = a.parse().ok()?;
+        // Decimal digits only, as Go's `net.ParseCIDR` (Rust's parser would take a `+`).
+        if b.is_empty() || !b.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
         let bits: u8 = b.parse().ok()?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         (bits <= max).then_some(Cidr { addr, bits })
@@ -52,7 +56,12 @@ impl Cidr {
 pub fn parse_clock(s: &str) -> Option<u32> {
     let mut it = s.split(':');
     let (h, m, sec) = (it.next()?, it.next()?, it.next()?);
-    if it.next().is_some() || [h, m, sec].iter().any(|p| p.len() != 2) {
+    // Go's "15:04:05": the hour has one or two digits, minutes and seconds exactly two; digits
+    // only (Rust's integer parser would take a `+`).
+    let digits = |p: &str, lens: std::ops::RangeInclusive<usize>| {
+        lens.contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit())
+    };
+    if it.next().is_some() || !digits(h, 1..=2) || !digits(m, 2..=2) || !digits(sec, 2..=2) {
         return None;
     }
     let (h, m, sec): (u32, u32, u32) = (h.parse().ok()?, m.parse().ok()?, sec.parse().ok()?);
@@ -126,6 +135,24 @@ mod tests {
         assert!(all.contains("1.2.3.4".parse().expect("ip")));
         assert!(Cidr::parse("10.0.0.0/33").is_none());
         assert!(Cidr::parse("nonsense").is_none());
+        assert!(Cidr::parse("10.0.0.0/+8").is_none());
+        assert!(Cidr::parse("10.0.0.0/").is_none());
+    }
+
+    #[test]
+    fn clocks_as_go_parses_15_04_05() {
+        assert_eq!(parse_clock("09:05:07"), Some(9 * 3600 + 5 * 60 + 7));
+        assert_eq!(parse_clock("9:05:07"), Some(9 * 3600 + 5 * 60 + 7));
+        for bad in [
+            "+9:00:00",
+            "09:+0:00",
+            "09:00:+0",
+            "09:0:00",
+            "24:00:00",
+            "009:00:00",
+        ] {
+            assert_eq!(parse_clock(bad), None, "{bad}");
+        }
     }
 
     #[test]
