@@ -216,19 +216,25 @@ impl Delivery {
                 m.data,
             ) as u64;
             let end = slot.buf.len();
+            let raw = m.data.len() as u64;
             match slot.runs.last_mut() {
                 Some(r) if Arc::ptr_eq(&r.sub, sub) => {
                     r.end = end;
                     r.msgs += 1;
                     r.bytes += bytes;
+                    r.raw += raw;
                 }
                 _ => slot.runs.push(StagedRun {
                     sub: sub.clone(),
                     end,
                     msgs: 1,
                     bytes,
+                    raw,
                 }),
             }
+            // Counted before a commit can take back what it drops.
+            self.out_msgs += 1;
+            self.out_bytes += raw;
             if end >= STAGE_MAX {
                 self.commit(i);
             }
@@ -239,8 +245,10 @@ impl Delivery {
         if !ok {
             return false;
         }
-        self.out_msgs += 1;
-        self.out_bytes += m.data.len() as u64;
+        if direct || mine || max > 0 {
+            self.out_msgs += 1;
+            self.out_bytes += m.data.len() as u64;
+        }
         if mine {
             self.self_touched = true;
         }
@@ -271,7 +279,8 @@ impl Delivery {
         }
         let (msgs, bytes) = slot.client.commit_staged(&mut slot.buf, &slot.runs);
         slot.runs.clear();
-        // What the commit left out (closed subscription, slow consumer) was not delivered.
+        // What the commit left out (closed subscription, slow consumer) was not delivered; it
+        // was counted when staged, in this same delivery.
         self.out_msgs = self.out_msgs.saturating_sub(msgs);
         self.out_bytes = self.out_bytes.saturating_sub(bytes);
         self.check_stall(i);

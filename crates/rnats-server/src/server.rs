@@ -592,15 +592,10 @@ impl Server {
             });
             return;
         }
-        self.handshakes.fetch_add(1, Ordering::AcqRel);
+        let slot = HandshakeSlot::take(&self);
         tokio::spawn(async move {
             use crate::tls::accept::negotiate;
             let negotiated = negotiate(stream, &tls, allow_non_tls, &info).await;
-            self.handshakes.fetch_sub(1, Ordering::AcqRel);
-            if self.is_shutdown() || self.is_lame_duck() {
-                // The server stopped taking clients while this one negotiated.
-                return;
-            }
             match negotiated {
                 Ok(None) => {}
                 Err(reason) => {
@@ -628,7 +623,7 @@ impl Server {
                     if n.info_pending {
                         shared.enqueue(&info(true));
                     }
-                    self.run_client(shared, n.rd, n.wr, nonce);
+                    self.run_client_after(shared, n.rd, n.wr, nonce, Some(slot));
                 }
             }
         });
@@ -650,6 +645,19 @@ impl Server {
         wr: crate::tls::accept::Writer,
         nonce: Option<String>,
     ) {
+        self.run_client_after(shared, rd, wr, nonce, None);
+    }
+
+    /// [`Server::run_client`] for a client whose TLS handshake held `slot` (released once the
+    /// client is registered or refused).
+    fn run_client_after(
+        self: Arc<Self>,
+        shared: Arc<ClientShared>,
+        rd: crate::tls::accept::Reader,
+        wr: crate::tls::accept::Writer,
+        nonce: Option<String>,
+        slot: Option<HandshakeSlot>,
+    ) {
         let o = self.opts();
         let cid = shared.cid;
         let cfg = WriterConfig {
@@ -660,14 +668,23 @@ impl Server {
             auth_timeout: o.auth_required().then(|| o.effective_auth_timeout()),
         };
         tokio::spawn(writer::run(shared.clone(), wr, cfg));
-        let too_many = {
+        let (stopped, too_many) = {
             let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+            // Under the lock: shutdown sets its flag before it takes the lock to close
+            // everyone, so a client either is closed by it or sees the flag here.
+            let stopped = self.is_shutdown() || self.is_lame_duck();
             let full = over_max(o.max_connections, clients.len());
-            if !full {
+            if !stopped && !full {
                 clients.insert(cid, shared.clone());
             }
-            full
+            drop(slot);
+            (stopped, full)
         };
+        if stopped {
+            // The server stopped taking clients while this one was accepted or negotiated.
+            shared.close(ClosedState::ServerShutdown);
+            return;
+        }
         if too_many {
             tracing::error!("{} - {}", shared.log_prefix(), wire::ERR_MAX_CONNECTIONS);
             shared.enqueue_err(wire::ERR_MAX_CONNECTIONS);
@@ -903,6 +920,23 @@ impl Server {
         if let Some(p) = &self.opts().pid_file {
             let _ = std::fs::remove_file(p);
         }
+    }
+}
+
+/// A TLS handshake in progress, counted against `max_connections` until dropped (also when
+/// the handshake task ends early or panics).
+struct HandshakeSlot(Arc<Server>);
+
+impl HandshakeSlot {
+    fn take(server: &Arc<Server>) -> HandshakeSlot {
+        server.handshakes.fetch_add(1, Ordering::AcqRel);
+        HandshakeSlot(server.clone())
+    }
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        self.0.handshakes.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -55,7 +55,16 @@ impl Cidr {
 /// Parse `HH:MM:SS` into seconds after midnight.
 pub fn parse_clock(s: &str) -> Option<u32> {
     let mut it = s.split(':');
-    let (h, m, sec) = (it.next()?, it.next()?, it.next()?);
+    let (h, m, mut sec) = (it.next()?, it.next()?, it.next()?);
+    // Go's parser takes a fractional second after the seconds (`09:00:00.5`, `09:00:00,5`)
+    // even when the layout has none; it does not change the second.
+    if let Some(at) = sec.find(['.', ',']) {
+        let frac = &sec[at + 1..];
+        if frac.is_empty() || !frac.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        sec = &sec[..at];
+    }
     // Go's "15:04:05": the hour has one or two digits, minutes and seconds exactly two; digits
     // only (Rust's integer parser would take a `+`).
     let digits = |p: &str, lens: std::ops::RangeInclusive<usize>| {
@@ -143,6 +152,13 @@ mod tests {
     fn clocks_as_go_parses_15_04_05() {
         assert_eq!(parse_clock("09:05:07"), Some(9 * 3600 + 5 * 60 + 7));
         assert_eq!(parse_clock("9:05:07"), Some(9 * 3600 + 5 * 60 + 7));
+        assert_eq!(parse_clock("09:05:07.5"), Some(9 * 3600 + 5 * 60 + 7));
+        assert_eq!(
+            parse_clock("09:05:07,123456789012"),
+            Some(9 * 3600 + 5 * 60 + 7)
+        );
+        assert_eq!(parse_clock("09:05:07."), None);
+        assert_eq!(parse_clock("09:05:07.5x"), None);
         for bad in [
             "+9:00:00",
             "09:+0:00",

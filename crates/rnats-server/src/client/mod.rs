@@ -101,6 +101,8 @@ pub struct StagedRun {
     pub end: usize,
     pub msgs: u64,
     pub bytes: u64,
+    /// The messages' full sizes (headers included), as the publisher's counters count them.
+    pub raw: u64,
 }
 
 /// Bytes waiting to be written to one connection, in order: the buffers of `queue`, then `buf`.
@@ -284,6 +286,11 @@ impl ClientShared {
             return false;
         }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked again under the lock: the writer of a closed connection frees the buffers
+        // under it (`release_outbound`), and nothing may be queued after that.
+        if self.is_closed() {
+            return false;
+        }
         if out.pending + bytes.len() > self.max_pending {
             drop(out);
             self.slow_consumer();
@@ -396,7 +403,7 @@ impl ClientShared {
             return 0;
         }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if sub.closed.load(Ordering::Acquire) {
+        if sub.closed.load(Ordering::Acquire) || self.is_closed() {
             return 0;
         }
         let before = out.buf.len();
@@ -426,13 +433,17 @@ impl ClientShared {
     pub fn commit_staged(&self, staged: &mut Vec<u8>, runs: &[StagedRun]) -> (u64, u64) {
         let all = || {
             runs.iter()
-                .fold((0, 0), |(m, b), r| (m + r.msgs, b + r.bytes))
+                .fold((0, 0), |(m, b), r| (m + r.msgs, b + r.raw))
         };
         if self.is_closed() {
             staged.clear();
             return all();
         }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_closed() {
+            staged.clear();
+            return all();
+        }
         if out.pending + staged.len() > self.max_pending {
             drop(out);
             staged.clear();
@@ -474,7 +485,7 @@ impl ClientShared {
                     out.out_bytes += r.bytes;
                 } else {
                     dropped.0 += r.msgs;
-                    dropped.1 += r.bytes;
+                    dropped.1 += r.raw;
                 }
                 start = r.end;
             }

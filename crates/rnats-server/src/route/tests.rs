@@ -135,8 +135,23 @@ fn the_pending_limit_is_applied_at_the_commit() {
     assert_eq!(c.reason(), Some(ClosedState::SlowConsumerPendingBytes));
     assert_eq!(c.stats.slow_consumers.load(Ordering::Relaxed), 1);
     // Dropped for the slow consumer: counted there, not as delivered.
-    let delivered = stats.out_msgs.load(Ordering::Relaxed);
-    assert!(delivered < 20, "{delivered} of 20 counted as delivered");
+    assert_eq!(stats.out_msgs.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn a_dropped_frame_that_forces_the_commit_is_not_counted() {
+    // The first frame alone passes STAGE_MAX: its own run is committed (and dropped, the
+    // connection being over its limit) before the delivery returns.
+    let c = conn(2, 10_000);
+    let a = sub(&c, 1, "1");
+    let body = vec![b'b'; STAGE_MAX + 10];
+    let mut dl = Delivery::new(1);
+    dl.deliver(&a, msg(&body));
+    let stats = ServerStats::default();
+    dl.flush(&stats);
+    assert_eq!(c.reason(), Some(ClosedState::SlowConsumerPendingBytes));
+    assert_eq!(stats.out_msgs.load(Ordering::Relaxed), 0);
+    assert_eq!(stats.out_bytes.load(Ordering::Relaxed), 0);
 }
 
 #[test]
