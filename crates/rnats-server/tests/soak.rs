@@ -216,6 +216,12 @@ async fn conn_churner(addr: SocketAddr, id: usize, stop: Arc<AtomicBool>) -> usi
     n
 }
 
+/// Raise `stop` after `run`.
+async fn stop_after(run: Duration, stop: Arc<AtomicBool>) {
+    tokio::time::sleep(run).await;
+    stop.store(true, Ordering::Release);
+}
+
 /// Run the workload for `run`, with `during` running alongside; check everything.
 async fn workload<F: std::future::Future<Output = ()>>(s: &Server, run: Duration, during: F) {
     let addr = s.client_addr;
@@ -231,14 +237,7 @@ async fn workload<F: std::future::Future<Output = ()>>(s: &Server, run: Duration
     let conns: Vec<_> = (0..2)
         .map(|i| tokio::spawn(conn_churner(addr, i, stop.clone())))
         .collect();
-    let stopper = {
-        let stop = stop.clone();
-        async move {
-            tokio::time::sleep(run).await;
-            stop.store(true, Ordering::Release);
-        }
-    };
-    tokio::join!(during, stopper);
+    tokio::join!(during, stop_after(run, stop.clone()));
     let mut sent = Vec::new();
     for p in pubs {
         sent.push(timeout(T, p).await.expect("publisher ends").expect("pub"));
@@ -389,14 +388,7 @@ async fn workload_without_new_connections<F: std::future::Future<Output = ()>>(
     for p in 0..PUBLISHERS as u8 {
         pubs.push(tokio::spawn(publisher(addr, p, stop.clone())));
     }
-    let stopper = {
-        let stop = stop.clone();
-        async move {
-            tokio::time::sleep(run).await;
-            stop.store(true, Ordering::Release);
-        }
-    };
-    tokio::join!(during, stopper);
+    tokio::join!(during, stop_after(run, stop.clone()));
     let mut total = 0;
     for p in pubs {
         total += timeout(T, p).await.expect("publisher ends").expect("pub");
