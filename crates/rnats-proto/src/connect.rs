@@ -165,7 +165,7 @@ impl<'de> DeserializeSeed<'de> for DocSeed {
 
 /// Decode `json` (invalid UTF-8 becomes U+FFFD, as Go does) down to its top level.
 fn decode_doc(json: &[u8], keep: fn(&str) -> bool) -> Result<Doc, ConnectError> {
-    let text = String::from_utf8_lossy(json);
+    let text = crate::json::go_lossy(json);
     let text = crate::json::lexical(&text)?;
     let mut de = serde_json::Deserializer::from_str(&text);
     let doc = DocSeed { keep }.deserialize(&mut de)?;

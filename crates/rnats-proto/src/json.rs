@@ -183,11 +183,28 @@ impl<'de> Visitor<'de> for Pruned {
     }
 }
 
+/// The text of `bytes` as Go's JSON decoder reads it: each byte that does not start a valid
+/// UTF-8 sequence becomes one U+FFFD (Go's `utf8.DecodeRune` steps one byte at a time; Rust's
+/// lossy decoding would fold a truncated sequence into a single U+FFFD).
+pub fn go_lossy(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for _ in 0..chunk.invalid().len() {
+            out.push('\u{FFFD}');
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Decode a whole JSON document as Go would (see the module docs): invalid UTF-8 becomes
 /// U+FFFD, lone surrogate escapes too, up to [`MAX_DEPTH`] levels are accepted and the first
 /// [`KEEP_DEPTH`] are kept.
 pub fn value(json: &[u8]) -> Result<Value, JsonError> {
-    let text = String::from_utf8_lossy(json);
+    let text = go_lossy(json);
     let text = lexical(&text)?;
     let mut de = serde_json::Deserializer::from_str(&text);
     let v = Pruned::default().deserialize(&mut de)?;
@@ -221,6 +238,15 @@ mod tests {
         // Brackets in strings do not count.
         let s = format!("{{\"s\":\"\\\"{}\"}}", "[".repeat(20_000));
         assert!(value(s.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_one_replacement_character_per_byte_as_in_go() {
+        assert_eq!(go_lossy(b"x.\xe2\x82A"), "x.\u{FFFD}\u{FFFD}A");
+        assert_eq!(go_lossy(b"\xff"), "\u{FFFD}");
+        assert!(matches!(go_lossy("caf\u{e9}".as_bytes()), Cow::Borrowed(_)));
+        let v = value(b"{\"deny\":\"x.\xe2\x82\"}").expect("decodes");
+        assert_eq!(v["deny"], "x.\u{FFFD}\u{FFFD}");
     }
 
     #[test]
