@@ -198,6 +198,12 @@ impl Raw {
         self
     }
 
+    /// Send bytes to a server that may close mid-write (a limit cut the connection): the
+    /// error is returned, and what the server sent before closing can still be read.
+    pub fn try_send(&mut self, b: &[u8]) -> io::Result<()> {
+        self.stream.write_all(b)
+    }
+
     fn fill(&mut self, until: Instant) -> io::Result<usize> {
         let now = Instant::now();
         if now >= until {
