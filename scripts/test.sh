@@ -13,7 +13,7 @@ cargo fmt --all -- --check || status=1
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings || status=1
 echo "== cargo test"
-cargo test --workspace 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 read -r passed failed < <(awk '/^test result:/ {
   for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }
