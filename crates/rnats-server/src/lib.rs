@@ -24,6 +24,7 @@ pub mod defaults;
 pub mod events;
 pub mod imports;
 pub mod logging;
+pub mod memtrim;
 pub mod metrics;
 pub mod monitor;
 pub mod operator;

@@ -497,13 +497,22 @@ impl ClientShared {
         dropped
     }
 
-    /// Free the outbound memory of a closed connection (its writer has ended).
-    pub fn release_outbound(&self) {
+    /// Free the outbound memory of a closed connection (its writer has ended); returns the
+    /// bytes of capacity freed.
+    pub fn release_outbound(&self) -> usize {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let freed = out
+            .queue
+            .iter()
+            .chain(&out.free)
+            .map(Vec::capacity)
+            .sum::<usize>()
+            + out.buf.capacity();
         out.queue = VecDeque::new();
         out.buf = Vec::new();
         out.free = Vec::new();
         out.pending = 0;
+        freed
     }
 
     /// Pending bytes above which producers are slowed down (75% of `max_pending`).

@@ -97,8 +97,9 @@ pub async fn run(shared: Arc<ClientShared>, mut wr: Writer, cfg: WriterConfig) {
     let _ = timeout(Duration::from_millis(100), wr.shutdown()).await;
     // Nothing more goes out: give the backlog (up to `max_pending`) and the recycled buffers
     // back now, not when the last reference to the connection goes.
+    let held = bufs.iter().map(Vec::capacity).sum::<usize>() + spare.capacity();
     drop((bufs, spare));
-    shared.release_outbound();
+    crate::memtrim::after_release(held + shared.release_outbound());
 }
 
 async fn flush(
