@@ -1,34 +1,111 @@
-//! Giving freed memory back to the system after a big release.
+//! Giving freed memory back to the system after big releases.
 //!
 //! glibc keeps freed heap memory in its arenas (one per thread that allocated) for reuse, so
-//! after a slow consumer's backlog — up to `max_pending`, 64 MiB by default — is freed, the
-//! server's RSS stays that much higher until the allocator happens to reuse it. When a closed
-//! connection gives back at least [`TRIM_AFTER`] bytes, `malloc_trim(0)` returns the free pages
-//! of every arena. It runs on a blocking thread (it walks the arenas under their locks), one at
-//! a time; releases during a trim are covered by it or by the next big one.
+//! after a slow consumer's backlog — up to `max_pending`, 64 MiB by default — or a flood's queue
+//! of `-ERR` lines is freed, the server's RSS can stay that much higher until the allocator
+//! happens to reuse it. Whether glibc gives it back by itself depends on what else sits at the
+//! top of the heap, so it differs from run to run.
+//!
+//! Every place that drops outbound buffers reports the bytes here: a closing connection's whole
+//! backlog, and the buffers a writer does not keep after a write. Once [`TRIM_AFTER`] bytes have
+//! been released since the last trim, a trimmer task waits until no buffer has been released
+//! for [`QUIET`] and then runs `malloc_trim(0)`, which returns the free pages of every arena, on
+//! a blocking thread (it walks the arenas under their locks). Waiting for quiet matters: while
+//! traffic keeps freeing and allocating big buffers (64 KiB messages, say), the memory is in
+//! use and a trim would only make the next allocations fault their pages in again. There is
+//! one trimmer at a time; bytes released while it trims are counted towards the next round.
 //!
 //! This is the one `unsafe` call of the crate: a foreign function that takes no pointer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Released bytes that are worth a trim.
 pub const TRIM_AFTER: usize = 4 << 20;
 
-static TRIMMING: AtomicBool = AtomicBool::new(false);
+/// How long no buffer may have been released before a trim runs.
+pub const QUIET: Duration = Duration::from_millis(250);
 
-/// After `bytes` of buffers were freed: trim if that is a lot and no trim is running.
-/// Returns whether a trim was started.
+/// Bytes released since the last trim began, and whether a trimmer task is running.
+pub struct Released {
+    bytes: AtomicUsize,
+    trimming: AtomicBool,
+}
+
+impl Released {
+    /// Nothing released, no trimmer.
+    pub const fn new() -> Self {
+        Self {
+            bytes: AtomicUsize::new(0),
+            trimming: AtomicBool::new(false),
+        }
+    }
+
+    /// Count `bytes`; true when the caller must start the trimmer (enough released, none
+    /// running).
+    pub fn add(&self, bytes: usize) -> bool {
+        if bytes == 0 {
+            return false;
+        }
+        let total = self.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        total >= TRIM_AFTER && !self.trimming.swap(true, Ordering::AcqRel)
+    }
+
+    /// Bytes released since the last trim began: the trimmer compares two readings to see
+    /// whether releases are still going on.
+    pub fn since_trim(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// The trimmer is about to trim: what was released so far is covered by it.
+    pub fn begin(&self) {
+        self.bytes.store(0, Ordering::Release);
+    }
+
+    /// The trimmer has trimmed: true when it must trim again (enough was released
+    /// meanwhile and no other trimmer took over), false when it stops.
+    pub fn again(&self) -> bool {
+        self.trimming.store(false, Ordering::Release);
+        self.bytes.load(Ordering::Acquire) >= TRIM_AFTER
+            && !self.trimming.swap(true, Ordering::AcqRel)
+    }
+}
+
+impl Default for Released {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+static RELEASED: Released = Released::new();
+
+/// After `bytes` of buffers were freed: count them, and start a trim if enough were released
+/// and none is running. Returns whether a trim was started.
 pub fn after_release(bytes: usize) -> bool {
-    if bytes < TRIM_AFTER || TRIMMING.swap(true, Ordering::AcqRel) {
+    if !RELEASED.add(bytes) {
         return false;
     }
     let Ok(rt) = tokio::runtime::Handle::try_current() else {
-        TRIMMING.store(false, Ordering::Release);
+        RELEASED.again();
         return false;
     };
-    rt.spawn_blocking(|| {
-        trim();
-        TRIMMING.store(false, Ordering::Release);
+    rt.spawn(async {
+        loop {
+            let seen = RELEASED.since_trim();
+            tokio::time::sleep(QUIET).await;
+            if RELEASED.since_trim() != seen {
+                continue;
+            }
+            RELEASED.begin();
+            tracing::debug!("Returning freed heap memory to the system (malloc_trim)");
+            if tokio::task::spawn_blocking(trim).await.is_err() {
+                RELEASED.again();
+                return;
+            }
+            if !RELEASED.again() {
+                return;
+            }
+        }
     });
     true
 }
@@ -79,7 +156,43 @@ mod tests {
     }
 
     #[test]
-    fn small_releases_do_not_trim() {
-        assert!(!after_release(TRIM_AFTER - 1));
+    fn small_releases_add_up_to_one_trim() {
+        let r = Released::new();
+        assert!(!r.add(0));
+        assert!(!r.add(TRIM_AFTER - 1));
+        assert!(
+            r.add(1),
+            "the byte that reaches the threshold starts the trimmer"
+        );
+        assert!(!r.add(TRIM_AFTER), "one trimmer at a time");
+        r.begin();
+        assert!(!r.again(), "nothing released since the trim began");
+        assert!(!r.add(TRIM_AFTER / 2));
+        assert!(
+            r.add(TRIM_AFTER / 2),
+            "a new trimmer once the last one stopped"
+        );
+    }
+
+    #[test]
+    fn releases_during_a_trim_make_the_trimmer_go_again() {
+        let r = Released::new();
+        assert!(r.add(TRIM_AFTER));
+        let seen = r.since_trim();
+        assert!(!r.add(1), "counted, but the trimmer is already waiting");
+        assert_ne!(
+            r.since_trim(),
+            seen,
+            "the waiting trimmer sees releases go on"
+        );
+        r.begin();
+        assert_eq!(r.since_trim(), 0);
+        assert!(
+            !r.add(TRIM_AFTER),
+            "counted, but the running trimmer covers it"
+        );
+        assert!(r.again());
+        r.begin();
+        assert!(!r.again());
     }
 }

@@ -35,6 +35,12 @@ type ReplyGrants = FxHashMap<Box<[u8]>, (i64, Instant)>;
 /// Staged batches smaller than this are copied onto the outbound tail rather than queued whole.
 const SMALL_COMMIT: usize = 4 * 1024;
 
+/// The open tail of an outbound backlog is sealed into the queue once it holds this much, so a
+/// backlog is a chain of buffers of about this size (recycled by the writer) rather than one
+/// buffer doubling towards `max_pending`: no large copies on growth, and no large blocks left
+/// in the allocator's arenas once the backlog drains.
+pub const TAIL_MAX: usize = 256 * 1024;
+
 /// At most this many pending reply grants per connection (bounded memory).
 const MAX_REPLY_GRANTS: usize = 64 * 1024;
 
@@ -119,6 +125,26 @@ pub struct Outbound {
     pub pending: usize,
     pub out_msgs: u64,
     pub out_bytes: u64,
+}
+
+impl Outbound {
+    /// The tail to append `more` bytes to: when the tail would grow past [`TAIL_MAX`], it is
+    /// queued first and a buffer the writer emptied (or a new one) becomes the tail. The tail
+    /// grows by doubling but not past [`TAIL_MAX`] (unless one frame is bigger), so full
+    /// buffers can be recycled.
+    pub fn tail_for(&mut self, more: usize) -> &mut Vec<u8> {
+        if !self.buf.is_empty() && self.buf.len() + more > TAIL_MAX {
+            let back = self.free.pop().unwrap_or_default();
+            let full = std::mem::replace(&mut self.buf, back);
+            self.queue.push_back(full);
+        }
+        let need = self.buf.len() + more;
+        if need > self.buf.capacity() {
+            let want = (self.buf.capacity() * 2).clamp(need, TAIL_MAX.max(need));
+            self.buf.reserve_exact(want - self.buf.len());
+        }
+        &mut self.buf
+    }
 }
 
 /// Identity the client gave in CONNECT (for logs and monitoring).
@@ -296,7 +322,7 @@ impl ClientShared {
             self.slow_consumer();
             return false;
         }
-        out.buf.extend_from_slice(bytes);
+        out.tail_for(bytes.len()).extend_from_slice(bytes);
         out.pending += bytes.len();
         true
     }
@@ -406,15 +432,16 @@ impl ClientShared {
         if sub.closed.load(Ordering::Acquire) || self.is_closed() {
             return 0;
         }
-        let before = out.buf.len();
         let estimate = subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + data.len() + 40;
         if out.pending + estimate > self.max_pending {
             drop(out);
             self.slow_consumer();
             return 0;
         }
-        let body = self.encode_msg(&mut out.buf, sid, subject, reply, header_len, data);
-        let n = out.buf.len() - before;
+        let tail = out.tail_for(estimate);
+        let before = tail.len();
+        let body = self.encode_msg(tail, sid, subject, reply, header_len, data);
+        let n = tail.len() - before;
         out.pending += n;
         out.out_msgs += 1;
         out.out_bytes += body as u64;
@@ -461,7 +488,7 @@ impl ClientShared {
             } else if n < SMALL_COMMIT || n < staged.capacity() / 2 {
                 // Small, or mostly empty capacity: copying beats holding the capacity (the
                 // backlog limit counts bytes, not capacity).
-                out.buf.extend_from_slice(staged);
+                out.tail_for(n).extend_from_slice(staged);
             } else {
                 if !out.buf.is_empty() {
                     let tail = std::mem::take(&mut out.buf);
@@ -479,7 +506,8 @@ impl ClientShared {
             let mut start = 0;
             for r in runs {
                 if !r.sub.closed.load(Ordering::Acquire) {
-                    out.buf.extend_from_slice(&staged[start..r.end]);
+                    out.tail_for(r.end - start)
+                        .extend_from_slice(&staged[start..r.end]);
                     out.pending += r.end - start;
                     out.out_msgs += r.msgs;
                     out.out_bytes += r.bytes;
@@ -655,5 +683,43 @@ impl ClientShared {
     /// Record inbound activity (suppresses the next server PING).
     pub fn touch_in(&self) {
         self.last_in_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backlog_is_a_chain_of_bounded_buffers_in_order() {
+        let mut out = Outbound::default();
+        let line = b"-ERR 'maximum subscriptions exceeded'\r\n";
+        let n = 100_000;
+        for _ in 0..n {
+            out.tail_for(line.len()).extend_from_slice(line);
+        }
+        let all: Vec<u8> = out
+            .queue
+            .iter()
+            .flatten()
+            .chain(&out.buf)
+            .copied()
+            .collect();
+        assert_eq!(all.len(), n * line.len());
+        assert!(all.chunks(line.len()).all(|c| c == line));
+        assert!(out.queue.len() >= n * line.len() / TAIL_MAX);
+        for b in out.queue.iter().chain([&out.buf]) {
+            assert!(
+                b.len() <= TAIL_MAX && b.capacity() <= TAIL_MAX,
+                "{}",
+                b.capacity()
+            );
+        }
+        // A recycled buffer becomes the next tail; a frame bigger than the cap still fits whole.
+        out.free.push(Vec::with_capacity(1024));
+        let big = vec![7u8; 2 * TAIL_MAX];
+        out.tail_for(big.len()).extend_from_slice(&big);
+        assert_eq!(out.buf, big);
+        assert_eq!(out.free.len(), 0);
     }
 }

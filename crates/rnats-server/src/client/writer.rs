@@ -134,7 +134,8 @@ async fn flush(
         if matches!(res, Ok(Ok(()))) {
             res = timeout(deadline, wr.flush()).await;
         }
-        let chunks = recycle(shared, bufs, spare, len);
+        let (chunks, dropped) = recycle(shared, bufs, spare, len);
+        crate::memtrim::after_release(dropped);
         match res {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -224,36 +225,54 @@ async fn write_all(
 }
 
 /// Return written buffers: one stays as the tail's spare, a few go to the connection's free list
-/// for publishers to stage into; a quiet connection keeps only small ones.
+/// for publishers to stage into; a quiet connection keeps only small ones. Returns the number of
+/// chunks written and the capacity of the buffers dropped (for [`crate::memtrim`]).
 fn recycle(
     shared: &ClientShared,
     bufs: &mut VecDeque<Vec<u8>>,
     spare: &mut Vec<u8>,
     len: usize,
-) -> usize {
+) -> (usize, usize) {
     let quiet = len < SPARE_KEEP / 8;
     let chunks = bufs.len();
+    let mut dropped = 0;
     let mut out = shared.out.lock().unwrap_or_else(|e| e.into_inner());
     for mut b in bufs.drain(..) {
         b.clear();
         if quiet && b.capacity() > SPARE_KEEP / 4 {
+            dropped += b.capacity();
             continue;
         }
         if spare.capacity() == 0 {
             *spare = b;
         } else if out.free.len() < FREE_MAX && b.capacity() <= FREE_BUF_MAX {
             out.free.push(b);
+        } else {
+            dropped += b.capacity();
         }
     }
     if quiet {
         // Release a burst's buffers only once the connection has gone quiet.
-        out.free.retain(|b| b.capacity() <= SPARE_KEEP / 4);
+        out.free.retain(|b| {
+            let keep = b.capacity() <= SPARE_KEEP / 4;
+            if !keep {
+                dropped += b.capacity();
+            }
+            keep
+        });
+        dropped += out
+            .free
+            .iter()
+            .skip(FREE_QUIET)
+            .map(Vec::capacity)
+            .sum::<usize>();
         out.free.truncate(FREE_QUIET);
         if spare.capacity() > SPARE_KEEP {
+            dropped += spare.capacity();
             *spare = Vec::new();
         }
     }
-    chunks
+    (chunks, dropped)
 }
 
 /// `processPingTimer`: skip when the client was recently active (once RTT is known), declare the
