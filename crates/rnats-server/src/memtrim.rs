@@ -6,8 +6,9 @@
 //! happens to reuse it. Whether glibc gives it back by itself depends on what else sits at the
 //! top of the heap, so it differs from run to run.
 //!
-//! Every place that drops outbound buffers reports the bytes here: a closing connection's whole
-//! backlog, and the buffers a writer does not keep after a write. Once [`TRIM_AFTER`] bytes have
+//! Every place that drops connection buffers reports the bytes here: a closing connection's
+//! whole backlog and read buffer, the buffers a writer does not keep after a write, and a read
+//! buffer that grew for a big message. Once [`TRIM_AFTER`] bytes have
 //! been released since the last trim, a trimmer task waits until no buffer has been released
 //! for [`QUIET`] and then runs `malloc_trim(0)`, which returns the free pages of every arena, on
 //! a blocking thread (it walks the arenas under their locks). Waiting for quiet matters: while

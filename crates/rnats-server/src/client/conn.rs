@@ -234,9 +234,13 @@ impl Conn {
             self.stall().await;
             if rbuf.is_empty() && rbuf.capacity() > MAX_READ {
                 // Give back the memory a big message needed.
+                crate::memtrim::after_release(rbuf.capacity());
                 rbuf = BytesMut::with_capacity(MIN_READ);
             }
         }
+        let held = rbuf.capacity();
+        drop(rbuf);
+        crate::memtrim::after_release(held);
         self.cleanup();
     }
 
