@@ -6,6 +6,8 @@ use rnats_server::{Options, Server, config, defaults};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any thread allocates: glibc keeps what busy traffic reuses (see memtrim).
+    rnats_server::memtrim::tune();
     let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
