@@ -7,7 +7,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // Before any thread allocates: glibc keeps what busy traffic reuses (see memtrim).
-    rnats_server::memtrim::tune();
+    // SAFETY: the first thing the process does; no other thread exists yet.
+    #[allow(unsafe_code)]
+    unsafe {
+        rnats_server::memtrim::tune();
+    }
     let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {

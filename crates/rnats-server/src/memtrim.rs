@@ -6,23 +6,25 @@
 //! happens to reuse it. Whether glibc gives it back by itself depends on what else sits at the
 //! top of the heap, so it differs from run to run.
 //!
-//! Every place that drops connection buffers reports the bytes here: a closing connection's
-//! whole backlog and read buffer, the buffers a writer does not keep after a write, and a read
-//! buffer that grew for a big message. Once [`TRIM_AFTER`] bytes have
-//! been released since the last trim, a trimmer task waits until no buffer has been released
-//! for [`QUIET`] and then runs `malloc_trim(0)`, which returns the free pages of every arena, on
-//! a blocking thread (it walks the arenas under their locks). Waiting for quiet matters: while
-//! traffic keeps freeing and allocating big buffers (64 KiB messages, say), the memory is in
-//! use and a trim would only make the next allocations fault their pages in again. There is
-//! one trimmer at a time; bytes released while it trims are counted towards the next round.
+//! The places that drop connection buffers report the bytes here: a closing connection's whole
+//! backlog and read buffer, the buffers a writer does not keep after a write, a read buffer that
+//! grew for a big message, and staging buffers a publisher does not keep. Once [`TRIM_AFTER`]
+//! bytes have been released since the last trim, a trimmer task waits until no buffer has been
+//! released for [`QUIET`] (at most [`MAX_WAIT`]) and then runs `malloc_trim(0)` on a blocking
+//! thread (it walks the arenas under their locks): it returns the free pages inside every arena
+//! and the free top of the main one. Waiting for quiet matters: while traffic keeps freeing and
+//! allocating big buffers (64 KiB messages, say), the memory is in use and a trim would only
+//! make the next allocations fault their pages in again. There is one trimmer at a time; bytes
+//! released while it trims are counted towards the next round.
 //!
 //! The server binary also fixes glibc's thresholds at startup ([`tune`]). By default glibc
 //! adjusts them as it goes and gives the top of each arena back to the system whenever 128 KiB
 //! or more is free there; a busy server then returns and re-faults the same pages all the time
-//! (60,000–80,000 page faults for 2 M messages of 1 KiB, one publisher to one subscriber,
-//! against 8,000 with fixed thresholds: 12 % of the server's CPU). With a 64 MiB trim threshold
-//! and a 32 MiB mmap threshold the heap keeps what traffic reuses, and [`after_release`] gives
-//! it back once the traffic is over.
+//! (60,000–100,000 page faults for 2 M messages of 1 KiB, one publisher to one subscriber,
+//! against about 7,000 with fixed thresholds; 0.82× the server CPU per message). With an 8 MiB
+//! trim threshold and a 32 MiB mmap threshold the heap keeps what traffic reuses. The trim
+//! threshold is also what the top of a thread's arena keeps after a burst, since `malloc_trim`
+//! does not shrink those tops: 64 MiB was as fast, but left a slow consumer's backlog in memory.
 //!
 //! These are the crate's only `unsafe` calls: foreign functions that take no pointer.
 
@@ -34,6 +36,9 @@ pub const TRIM_AFTER: usize = 4 << 20;
 
 /// How long no buffer may have been released before a trim runs.
 pub const QUIET: Duration = Duration::from_millis(250);
+
+/// The longest a trim waits for quiet once enough was released.
+pub const MAX_WAIT: Duration = Duration::from_secs(2);
 
 /// Bytes released since the last trim began, and whether a trimmer task is running.
 pub struct Released {
@@ -56,7 +61,10 @@ impl Released {
         if bytes == 0 {
             return false;
         }
-        let total = self.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        let total = self
+            .bytes
+            .fetch_add(bytes, Ordering::AcqRel)
+            .saturating_add(bytes);
         total >= TRIM_AFTER && !self.trimming.swap(true, Ordering::AcqRel)
     }
 
@@ -72,11 +80,19 @@ impl Released {
     }
 
     /// The trimmer has trimmed: true when it must trim again (enough was released
-    /// meanwhile and no other trimmer took over), false when it stops.
+    /// meanwhile and no other trimmer took over), false when it stops. The flag is cleared
+    /// with a read-modify-write, so it is ordered with `add`'s: either `add` sees the flag
+    /// clear and starts a trimmer, or this sees its bytes.
     pub fn again(&self) -> bool {
-        self.trimming.store(false, Ordering::Release);
+        self.trimming.swap(false, Ordering::AcqRel);
         self.bytes.load(Ordering::Acquire) >= TRIM_AFTER
             && !self.trimming.swap(true, Ordering::AcqRel)
+    }
+
+    /// The trimmer stops without trimming (no runtime, a failed or cancelled task): the
+    /// next release that reaches the threshold starts a new one.
+    pub fn cancel(&self) {
+        self.trimming.swap(false, Ordering::AcqRel);
     }
 }
 
@@ -88,6 +104,20 @@ impl Default for Released {
 
 static RELEASED: Released = Released::new();
 
+/// Clears the trimming flag if the trimmer task ends without saying so (its runtime shut
+/// down while it waited).
+struct Trimmer {
+    done: bool,
+}
+
+impl Drop for Trimmer {
+    fn drop(&mut self) {
+        if !self.done {
+            RELEASED.cancel();
+        }
+    }
+}
+
 /// After `bytes` of buffers were freed: count them, and start a trim if enough were released
 /// and none is running. Returns whether a trim was started.
 pub fn after_release(bytes: usize) -> bool {
@@ -95,26 +125,34 @@ pub fn after_release(bytes: usize) -> bool {
         return false;
     }
     let Ok(rt) = tokio::runtime::Handle::try_current() else {
-        RELEASED.again();
+        RELEASED.cancel();
         return false;
     };
     rt.spawn(async {
+        let mut guard = Trimmer { done: false };
         loop {
-            let seen = RELEASED.since_trim();
-            tokio::time::sleep(QUIET).await;
-            if RELEASED.since_trim() != seen {
-                continue;
+            // Wait for a quiet moment, but not for ever: a server that keeps releasing (steady
+            // connection churn, say) still trims every MAX_WAIT.
+            let until = tokio::time::Instant::now() + MAX_WAIT;
+            loop {
+                let seen = RELEASED.since_trim();
+                tokio::time::sleep(QUIET).await;
+                if RELEASED.since_trim() == seen || tokio::time::Instant::now() >= until {
+                    break;
+                }
             }
             RELEASED.begin();
             tracing::debug!("Returning freed heap memory to the system (malloc_trim)");
             if tokio::task::spawn_blocking(trim).await.is_err() {
-                RELEASED.again();
-                return;
+                break;
             }
             if !RELEASED.again() {
+                guard.done = true;
                 return;
             }
         }
+        // The blocking trim failed (runtime shutting down): the guard clears the flag.
+        drop(guard);
     });
     true
 }
@@ -125,24 +163,32 @@ pub const TRIM_THRESHOLD: usize = 8 << 20;
 /// glibc's mmap threshold, fixed by [`tune`]: buffers below it come from the heap.
 pub const MMAP_THRESHOLD: usize = 32 << 20;
 
-/// Fix glibc's trim and mmap thresholds (see the module docs); call once, at startup, before
-/// other threads allocate. Returns whether both were accepted (false off glibc).
+/// Fix glibc's trim and mmap thresholds (see the module docs). Returns whether both were
+/// accepted (false off glibc).
+///
+/// # Safety
+/// No other thread may be running: glibc documents `mallopt` as MT-Unsafe (it writes settings
+/// that other threads' `malloc` and `free` read without a lock). Call it first thing in `main`.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-pub fn tune() -> bool {
+pub unsafe fn tune() -> bool {
     let set = |param: libc::c_int, value: usize| {
         let value = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
-        // SAFETY: `mallopt` takes two integers and changes glibc's own settings under its lock
-        // (MT-Safe); the values are within what glibc accepts (the mmap threshold is at most
-        // its 32 MiB maximum on 64-bit systems).
+        // SAFETY: the caller guarantees no other thread runs (see above); `mallopt` takes two
+        // integers, and the values are within what glibc accepts on 64-bit systems (32 MiB is
+        // its largest mmap threshold; elsewhere it refuses and returns 0).
         unsafe { libc::mallopt(param, value) == 1 }
     };
     set(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) & set(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 }
 
 /// Fix glibc's trim and mmap thresholds; nothing elsewhere.
+///
+/// # Safety
+/// None needed; `unsafe` only to match the glibc version.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn tune() -> bool {
+#[allow(unsafe_code)]
+pub unsafe fn tune() -> bool {
     false
 }
 
@@ -191,9 +237,39 @@ mod tests {
         }
     }
 
+    /// `tune` must run with no other thread at work, so it runs in a child process of this
+    /// test binary that runs this one test alone.
     #[test]
     fn glibc_takes_the_thresholds() {
-        assert_eq!(tune(), cfg!(all(target_os = "linux", target_env = "gnu")));
+        const CHILD: &str = "RNATS_MEMTRIM_TUNE_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            // SAFETY: the only test of this child process; libtest's main thread, the one
+            // other thread, is blocked waiting for this test's result.
+            #[allow(unsafe_code)]
+            let ok = unsafe { tune() };
+            assert_eq!(ok, cfg!(all(target_os = "linux", target_env = "gnu")));
+            return;
+        }
+        let exe = std::env::current_exe().expect("test binary");
+        let status = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "memtrim::tests::glibc_takes_the_thresholds",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run the child");
+        assert!(status.success(), "child: {status}");
+    }
+
+    #[test]
+    fn a_cancelled_trimmer_lets_the_next_one_start() {
+        let r = Released::new();
+        assert!(r.add(TRIM_AFTER));
+        r.cancel();
+        assert!(r.add(1), "the flag is clear again");
     }
 
     #[test]

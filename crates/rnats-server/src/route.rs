@@ -319,22 +319,39 @@ impl Delivery {
             a.stats.out_msgs.fetch_add(msgs, Ordering::Relaxed);
             a.stats.out_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
+        let mut dropped = 0;
         for slot in self.slots.drain(..) {
             slot.client.writer_wake.notify_one();
             if slot.buf.capacity() <= POOL_BUF_MAX && self.pool.len() < POOL_MAX {
                 self.pool.push((slot.buf, slot.runs));
+            } else {
+                dropped += slot.buf.capacity();
             }
         }
         self.slot_of.clear();
+        crate::memtrim::after_release(dropped);
     }
 
     /// Give back the staging memory a busy period grew (the connection has gone quiet): keep
     /// two small buffers, so a quiet request/reply loop still allocates nothing per message.
     pub fn trim(&mut self) {
-        self.pool
-            .retain(|(b, r)| b.capacity() <= TRIM_KEEP && r.capacity() <= 64);
+        let mut dropped = 0;
+        self.pool.retain(|(b, r)| {
+            let keep = b.capacity() <= TRIM_KEEP && r.capacity() <= 64;
+            if !keep {
+                dropped += b.capacity();
+            }
+            keep
+        });
+        dropped += self
+            .pool
+            .iter()
+            .skip(2)
+            .map(|(b, _)| b.capacity())
+            .sum::<usize>();
         self.pool.truncate(2);
         self.slot_of.shrink_to(8);
+        crate::memtrim::after_release(dropped);
     }
 }
 

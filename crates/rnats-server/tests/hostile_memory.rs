@@ -472,7 +472,7 @@ async fn connection_flood() {
 /// 8. A subscriber that never reads (4 KiB receive buffer) while a publisher sends 96 MiB in
 /// 64 KiB messages: it is cut at the default `max_pending` of 64 MiB, and the publisher's PONG
 /// comes back. One round.
-/// Measured: peak +66.6 to +67.6 MiB, after +0.8 to +4.7 MiB: the writer frees the backlog
+/// Measured: peak +66.6 to +67.6 MiB, after +0.6 to +4.7 MiB: the writer frees the backlog
 /// when the connection ends and asks glibc to return it (`memtrim`); glibc keeps up to
 /// `memtrim::TRIM_THRESHOLD` (8 MiB) at the top of an arena. Without the trim, glibc kept up to
 /// +49 MiB; without either, up to +51.

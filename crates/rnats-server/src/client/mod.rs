@@ -432,7 +432,8 @@ impl ClientShared {
         if sub.closed.load(Ordering::Acquire) || self.is_closed() {
             return 0;
         }
-        let estimate = subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + data.len() + 40;
+        // The frame's size at most: `HMSG`, four separators, two lengths and two CRLFs.
+        let estimate = subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + data.len() + 64;
         if out.pending + estimate > self.max_pending {
             drop(out);
             self.slow_consumer();
