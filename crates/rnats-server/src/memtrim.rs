@@ -157,6 +157,28 @@ pub fn after_release(bytes: usize) -> bool {
     true
 }
 
+/// Keep at most `max` of the items `keep` accepts, in order; returns the bytes (`size`) of
+/// those dropped, for [`after_release`].
+pub fn keep_counting<T>(
+    items: &mut Vec<T>,
+    max: usize,
+    size: impl Fn(&T) -> usize,
+    keep: impl Fn(&T) -> bool,
+) -> usize {
+    let mut dropped = 0;
+    let mut kept = 0;
+    items.retain(|it| {
+        let stays = kept < max && keep(it);
+        if stays {
+            kept += 1;
+        } else {
+            dropped += size(it);
+        }
+        stays
+    });
+    dropped
+}
+
 /// glibc's automatic trim threshold, fixed by [`tune`].
 pub const TRIM_THRESHOLD: usize = 8 << 20;
 
@@ -262,6 +284,14 @@ mod tests {
             .status()
             .expect("run the child");
         assert!(status.success(), "child: {status}");
+    }
+
+    #[test]
+    fn keep_counting_keeps_the_first_accepted_and_counts_the_rest() {
+        let mut v: Vec<Vec<u8>> = [10, 500, 20, 30, 40].iter().map(|&n| vec![0; n]).collect();
+        let dropped = keep_counting(&mut v, 2, Vec::len, |b| b.len() < 100);
+        assert_eq!(v.iter().map(Vec::len).collect::<Vec<_>>(), [10, 20]);
+        assert_eq!(dropped, 500 + 30 + 40);
     }
 
     #[test]

@@ -335,21 +335,12 @@ impl Delivery {
     /// Give back the staging memory a busy period grew (the connection has gone quiet): keep
     /// two small buffers, so a quiet request/reply loop still allocates nothing per message.
     pub fn trim(&mut self) {
-        let mut dropped = 0;
-        self.pool.retain(|(b, r)| {
-            let keep = b.capacity() <= TRIM_KEEP && r.capacity() <= 64;
-            if !keep {
-                dropped += b.capacity();
-            }
-            keep
-        });
-        dropped += self
-            .pool
-            .iter()
-            .skip(2)
-            .map(|(b, _)| b.capacity())
-            .sum::<usize>();
-        self.pool.truncate(2);
+        let dropped = crate::memtrim::keep_counting(
+            &mut self.pool,
+            2,
+            |(b, _)| b.capacity(),
+            |(b, r)| b.capacity() <= TRIM_KEEP && r.capacity() <= 64,
+        );
         self.slot_of.shrink_to(8);
         crate::memtrim::after_release(dropped);
     }

@@ -253,20 +253,9 @@ fn recycle(
     }
     if quiet {
         // Release a burst's buffers only once the connection has gone quiet.
-        out.free.retain(|b| {
-            let keep = b.capacity() <= SPARE_KEEP / 4;
-            if !keep {
-                dropped += b.capacity();
-            }
-            keep
+        dropped += crate::memtrim::keep_counting(&mut out.free, FREE_QUIET, Vec::capacity, |b| {
+            b.capacity() <= SPARE_KEEP / 4
         });
-        dropped += out
-            .free
-            .iter()
-            .skip(FREE_QUIET)
-            .map(Vec::capacity)
-            .sum::<usize>();
-        out.free.truncate(FREE_QUIET);
         if spare.capacity() > SPARE_KEEP {
             dropped += spare.capacity();
             *spare = Vec::new();
